@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * os/ disk writer: the one write path of `treecast unpack` and the agent.
+ *
+ * Asynchronous: the caller submits verified chunks (taking ownership of the
+ * buffer), zero ranges and sync requests; completions and durable-after-fsync
+ * events come back through tc_disk_poll(), so that a protocol core can be
+ * driven by them. Targets are block devices or regular files.
+ *
+ * "Never bootable half-written": tc_disk_open() with a marker zeroes the
+ * first chunk's range and writes an in-progress marker naming the image
+ * there before any other write; the caller writes chunk 0 last, after every
+ * other chunk is durable (tc_disk_sync()).
+ */
+#ifndef TREECAST_DISK_H
+#define TREECAST_DISK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "treecast/err.h"
+
+/** Requests queued at once (writes + zeroes + syncs). */
+#define TC_DISK_QUEUE_MAX 64
+/** Events returned by one tc_disk_poll(). */
+#define TC_DISK_EVENTS_MAX 64
+
+struct tc_disk;
+
+/** Open options. */
+struct tc_disk_opts {
+    uint64_t need_size;      /**< bytes the image needs; a smaller target is refused */
+    int create;              /**< create a regular file if missing */
+    const char *marker_name; /**< image pin written in the in-progress marker, or NULL */
+    uint32_t marker_len;     /**< bytes zeroed at offset 0 (the first chunk's raw length) */
+};
+
+/** Kinds of event. */
+enum tc_disk_ev {
+    TC_DISK_EV_WRITTEN = 1, /**< a write or zero request finished (rc says how) */
+    TC_DISK_EV_DURABLE = 2, /**< a sync finished: everything submitted before it is on disk */
+};
+
+/** One completion. */
+struct tc_disk_event {
+    enum tc_disk_ev type; /**< what finished */
+    uint64_t cookie;      /**< the caller's cookie from the submit */
+    int rc;               /**< 0 or a negative errno */
+};
+
+/*
+ * Open a target. Refuses (with a message naming the path and the sizes or the
+ * mount point) a target smaller than need_size (-ENOSPC) or mounted (-EBUSY).
+ * A regular file is extended to need_size.
+ */
+int tc_disk_open(struct tc_disk **out, const char *path, const struct tc_disk_opts *o,
+                 struct tc_err *err);
+
+/*
+ * Queue a write of len bytes at off. Takes ownership of buf: it is released
+ * with release(release_ctx, buf) once written (release may be NULL when the
+ * caller keeps it alive until the WRITTEN event). Blocks while the queue is
+ * full.
+ */
+int tc_disk_submit_write(struct tc_disk *d, uint64_t off, uint8_t *buf, size_t len,
+                         void (*release)(void *ctx, uint8_t *buf), void *release_ctx,
+                         uint64_t cookie);
+
+/* Queue zeroing of [off, off+len): BLKZEROOUT on devices, a punched hole in files. */
+int tc_disk_submit_zero(struct tc_disk *d, uint64_t off, uint64_t len, uint64_t cookie);
+
+/* Queue a sync: a DURABLE event follows once all earlier requests are on disk. */
+int tc_disk_submit_sync(struct tc_disk *d, uint64_t cookie);
+
+/*
+ * Collect up to max events (max <= TC_DISK_EVENTS_MAX), waiting at most
+ * timeout_ms (-1 = until at least one). Returns the count, or a negative errno.
+ */
+int tc_disk_poll(struct tc_disk *d, struct tc_disk_event *ev, unsigned max, int timeout_ms);
+
+/* Requests submitted and not yet returned by tc_disk_poll(). */
+unsigned tc_disk_pending(const struct tc_disk *d);
+
+/* Read len bytes at off (synchronous; resume and repairs read back from disk). */
+int tc_disk_read(struct tc_disk *d, uint64_t off, uint8_t *buf, size_t len);
+
+/*
+ * Read the in-progress marker at offset 0: 1 and the image pin in name (cap
+ * bytes) if one is there, 0 if not.
+ */
+int tc_disk_read_marker(struct tc_disk *d, char *name, size_t cap);
+
+/* Size of the target in bytes. */
+uint64_t tc_disk_size(const struct tc_disk *d);
+
+/* Wait for everything queued, stop the workers, close. Returns the first error seen. */
+int tc_disk_close(struct tc_disk *d);
+
+#endif /* TREECAST_DISK_H */
