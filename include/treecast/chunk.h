@@ -33,8 +33,8 @@ enum tc_enc {
  * what is in out (0 bytes for ZERO). A DEFLATE result is used only when it is
  * strictly smaller than raw_len.
  */
-int tc_chunk_encode(const uint8_t *raw, size_t raw_len, int level, uint8_t *out,
-                    enum tc_enc *enc, size_t *stored_len, struct tc_err *err);
+int tc_chunk_encode(const uint8_t *raw, size_t raw_len, int level, uint8_t *out, enum tc_enc *enc,
+                    size_t *stored_len, struct tc_err *err);
 
 /*
  * Decode stored bytes into raw, which must be exactly raw_len bytes long.
@@ -70,6 +70,22 @@ int tc_chunk_verify_decode(const struct tc_manifest *m, uint32_t idx, const uint
                            size_t len, uint8_t *raw, struct tc_err *err);
 /* The same with explicit ops (NULL = tc_chunk_ops_default). */
 int tc_chunk_verify_decode_ops(const struct tc_chunk_ops *ops, const struct tc_manifest *m,
+                               uint32_t idx, const uint8_t *stored, size_t len, uint8_t *raw,
+                               struct tc_err *err);
+
+/**
+ * A reusable inflate state, so that the hot path does not allocate one per
+ * chunk. Not thread-safe: one per thread. (Added by lib/.)
+ */
+struct tc_chunk_decoder;
+
+int tc_chunk_decoder_new(struct tc_chunk_decoder **out, struct tc_err *err);
+void tc_chunk_decoder_free(struct tc_chunk_decoder *d);
+/* As tc_chunk_decode(), reusing d (d = NULL: a fresh inflate state). */
+int tc_chunk_decoder_decode(struct tc_chunk_decoder *d, enum tc_enc enc, const uint8_t *stored,
+                            size_t stored_len, uint8_t *raw, size_t raw_len, struct tc_err *err);
+/* As tc_chunk_verify_decode(), reusing d (d = NULL: a fresh inflate state). */
+int tc_chunk_verify_decode_dec(struct tc_chunk_decoder *d, const struct tc_manifest *m,
                                uint32_t idx, const uint8_t *stored, size_t len, uint8_t *raw,
                                struct tc_err *err);
 

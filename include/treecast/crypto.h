@@ -36,6 +36,15 @@ void tc_sha256_final(struct tc_sha256 *h, uint8_t out[TC_SHA256_LEN]);
 /* One-shot SHA-256 of buf. */
 void tc_sha256(const void *buf, size_t len, uint8_t out[TC_SHA256_LEN]);
 
+/*
+ * SHA-256 implementation: the x86 SHA extensions when the CPU has them, else
+ * mbedTLS. tc_sha256_impl() names the one in use ("sha-ni" or "mbedtls");
+ * tc_sha256_use_accel(0) forces mbedTLS for contexts initialized afterwards
+ * (tests, benchmarks) and returns 1 if the accelerated path is now active.
+ */
+const char *tc_sha256_impl(void);
+int tc_sha256_use_accel(int enable);
+
 /** A source of random bytes, supplied by the caller. */
 struct tc_rng {
     /** Fill buf with len random bytes; 0 or a negative errno. */
@@ -97,8 +106,7 @@ int tc_key_verify(const struct tc_key *key, enum tc_sig_alg alg,
  */
 #define TC_DOMAIN_MANIFEST "treecast manifest v1"
 #define TC_DOMAIN_REVLIST "treecast revocation list v1"
-void tc_sig_digest(const char *domain, const uint8_t *msg, size_t len,
-                   uint8_t out[TC_SHA256_LEN]);
+void tc_sig_digest(const char *domain, const uint8_t *msg, size_t len, uint8_t out[TC_SHA256_LEN]);
 
 /* Human-readable names ("ecdsa-p256", "rsa-pss-3072"), never NULL. */
 const char *tc_sig_alg_name(enum tc_sig_alg alg);

@@ -33,6 +33,10 @@
 #define TC_VERSION_MAX 32
 /** Kernel command line in the boot section, bytes. */
 #define TC_BOOT_CMDLINE_MAX 4096
+/** Largest kernel or initrd in the boot section, bytes. */
+#define TC_BOOT_BLOB_MAX (1024ull * 1024 * 1024)
+/** Most sections after the chunk table (docs/image-format.md). */
+#define TC_MANIFEST_SECTIONS_MAX 16
 /** "no expiry" for not_after. */
 #define TC_TIME_NEVER INT64_MAX
 
@@ -62,22 +66,22 @@ enum tc_boot_blob {
 
 /** A parsed, immutable manifest. */
 struct tc_manifest {
-    uint16_t format_version;               /**< TC_MANIFEST_VERSION */
-    char name[TC_NAME_MAX + 1];            /**< image name, NUL-terminated */
-    char version[TC_VERSION_MAX + 1];      /**< image version, NUL-terminated */
-    uint64_t raw_size;                     /**< bytes of the raw image */
-    uint32_t chunk_size;                   /**< raw bytes per chunk (last may be shorter) */
-    uint32_t chunk_count;                  /**< ceil(raw_size / chunk_size) */
-    int64_t created;                       /**< seconds since the epoch, UTC */
-    int64_t not_after;                     /**< expiry, or TC_TIME_NEVER */
-    uint64_t payload_len;                  /**< stored chunk bytes + boot blobs */
-    uint64_t stored_chunk_bytes;           /**< sum of the chunks' stored_len */
-    uint8_t image_digest[TC_SHA256_LEN];   /**< tc_manifest_digest() of the raw-hash list */
-    struct tc_manifest_chunk *chunks;      /**< chunk_count entries */
-    int has_boot;                          /**< boot section present */
+    uint16_t format_version;                     /**< TC_MANIFEST_VERSION */
+    char name[TC_NAME_MAX + 1];                  /**< image name, NUL-terminated */
+    char version[TC_VERSION_MAX + 1];            /**< image version, NUL-terminated */
+    uint64_t raw_size;                           /**< bytes of the raw image */
+    uint32_t chunk_size;                         /**< raw bytes per chunk (last may be shorter) */
+    uint32_t chunk_count;                        /**< ceil(raw_size / chunk_size) */
+    int64_t created;                             /**< seconds since the epoch, UTC */
+    int64_t not_after;                           /**< expiry, or TC_TIME_NEVER */
+    uint64_t payload_len;                        /**< stored chunk bytes + boot blobs */
+    uint64_t stored_chunk_bytes;                 /**< sum of the chunks' stored_len */
+    uint8_t image_digest[TC_SHA256_LEN];         /**< tc_manifest_digest() of the raw-hash list */
+    struct tc_manifest_chunk *chunks;            /**< chunk_count entries */
+    int has_boot;                                /**< boot section present */
     struct tc_manifest_blob boot[TC_BOOT_BLOBS]; /**< kernel, initrd, cmdline */
-    uint8_t *bytes;                        /**< the serialized manifest (owned) */
-    size_t len;                            /**< its length */
+    uint8_t *bytes;                              /**< the serialized manifest (owned) */
+    size_t len;                                  /**< its length */
 };
 
 /** What pack supplies to build a manifest. */
@@ -96,8 +100,7 @@ struct tc_manifest_params {
  * from the chunk list and compared. On success *out is a new manifest owning
  * a copy of buf; free it with tc_manifest_free().
  */
-int tc_manifest_parse(const uint8_t *buf, size_t len, struct tc_manifest **out,
-                      struct tc_err *err);
+int tc_manifest_parse(const uint8_t *buf, size_t len, struct tc_manifest **out, struct tc_err *err);
 
 /*
  * Serialize a manifest from params and chunk_count chunks (stored_off is

@@ -23,18 +23,21 @@ struct tc_trust;
 /** Longest serialized list accepted. */
 #define TC_REVLIST_LEN_MAX (256u * 1024)
 
+/** Longest max_age accepted: 10 years, seconds. */
+#define TC_REVLIST_MAX_AGE_MAX (3660LL * 86400)
+
 /** A parsed revocation list. */
 struct tc_revlist {
-    uint64_t sequence;                   /**< monotonic, higher is newer */
-    int64_t issued;                      /**< seconds since the epoch */
-    int64_t max_age;                     /**< seconds; stale after issued + max_age */
-    uint32_t n_keys;                     /**< revoked key ids */
-    uint8_t (*keys)[TC_KEY_ID_LEN];      /**< n_keys entries (owned) */
-    uint32_t n_images;                   /**< revoked image digests */
-    uint8_t (*images)[TC_SHA256_LEN];    /**< n_images entries (owned) */
-    uint8_t *body;                       /**< the signed body bytes (owned) */
-    size_t body_len;                     /**< its length */
-    struct tc_sigblock sigs;             /**< signatures over the body */
+    uint64_t sequence;                /**< monotonic, higher is newer */
+    int64_t issued;                   /**< seconds since the epoch */
+    int64_t max_age;                  /**< seconds; stale after issued + max_age */
+    uint32_t n_keys;                  /**< revoked key ids */
+    uint8_t (*keys)[TC_KEY_ID_LEN];   /**< n_keys entries (owned) */
+    uint32_t n_images;                /**< revoked image digests */
+    uint8_t (*images)[TC_SHA256_LEN]; /**< n_images entries (owned) */
+    uint8_t *body;                    /**< the signed body bytes (owned) */
+    size_t body_len;                  /**< its length */
+    struct tc_sigblock sigs;          /**< signatures over the body */
 };
 
 /** What `treecast revoke` supplies. */
@@ -48,7 +51,8 @@ struct tc_revlist_params {
     const uint8_t (*images)[TC_SHA256_LEN];
 };
 
-/* Build an unsigned list (empty signature block). */
+/* Build an unsigned list (empty signature block). Key ids and image digests
+ * are sorted and duplicates dropped. */
 int tc_revlist_build(const struct tc_revlist_params *p, struct tc_revlist **out,
                      struct tc_err *err);
 
@@ -61,8 +65,7 @@ int tc_revlist_serialize(const struct tc_revlist *rl, uint8_t **out, size_t *len
                          struct tc_err *err);
 
 /* Parse a file image. Strict, bounded, fuzzed. */
-int tc_revlist_parse(const uint8_t *buf, size_t len, struct tc_revlist **out,
-                     struct tc_err *err);
+int tc_revlist_parse(const uint8_t *buf, size_t len, struct tc_revlist **out, struct tc_err *err);
 
 void tc_revlist_free(struct tc_revlist *rl);
 
@@ -70,9 +73,8 @@ void tc_revlist_free(struct tc_revlist *rl);
  * Check a list before using it: at least min_signatures distinct trusted
  * valid signatures, not stale at now, sequence >= min_sequence (0 = any).
  */
-int tc_revlist_check(const struct tc_revlist *rl, const struct tc_trust *t,
-                     unsigned min_signatures, int64_t now, uint64_t min_sequence,
-                     struct tc_err *err);
+int tc_revlist_check(const struct tc_revlist *rl, const struct tc_trust *t, unsigned min_signatures,
+                     int64_t now, uint64_t min_sequence, struct tc_err *err);
 
 /* True if the key id / image digest is revoked. */
 int tc_revlist_has_key(const struct tc_revlist *rl, const uint8_t id[TC_KEY_ID_LEN]);

@@ -13,6 +13,10 @@
 #include "treecast/crypto.h"
 #include "treecast/err.h"
 
+/** Signature block format version written and accepted. */
+#define TC_SIGBLOCK_VERSION 1
+/** Size of an empty (unsigned) signature block. */
+#define TC_SIGBLOCK_EMPTY_LEN 8
 /** Most signatures on one object. */
 #define TC_SIGS_MAX 16
 /** Longest serialized signature block accepted. */
@@ -20,10 +24,10 @@
 
 /** One signature. */
 struct tc_sig {
-    uint8_t alg;                    /**< enum tc_sig_alg */
-    uint8_t key_id[TC_KEY_ID_LEN];  /**< SHA-256 of the signer's public key DER */
-    uint16_t len;                   /**< bytes used in sig */
-    uint8_t sig[TC_SIG_MAX];        /**< the signature */
+    uint8_t alg;                   /**< enum tc_sig_alg */
+    uint8_t key_id[TC_KEY_ID_LEN]; /**< SHA-256 of the signer's public key DER */
+    uint16_t len;                  /**< bytes used in sig */
+    uint8_t sig[TC_SIG_MAX];       /**< the signature */
 };
 
 /** All signatures on one object, in file order. */
@@ -37,8 +41,7 @@ struct tc_sigblock {
  * out of bounds, unknown algorithms, trailing bytes, and two signatures with
  * the same key id (-EBADMSG, naming the key id).
  */
-int tc_sigblock_parse(const uint8_t *buf, size_t len, struct tc_sigblock *out,
-                      struct tc_err *err);
+int tc_sigblock_parse(const uint8_t *buf, size_t len, struct tc_sigblock *out, struct tc_err *err);
 
 /* Serialize into buf (cap bytes); *len receives the size used. */
 int tc_sigblock_serialize(const struct tc_sigblock *sb, uint8_t *buf, size_t cap, size_t *len);

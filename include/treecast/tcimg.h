@@ -43,7 +43,7 @@ int tc_tcimg_header_parse(const uint8_t *buf, size_t len, uint64_t file_size,
 void tc_tcimg_header_put(uint8_t buf[TC_TCIMG_HEADER_LEN], const struct tc_tcimg_layout *l);
 
 /*
- * Parse the trailer (the last TC_TCIMG_TRAILER_LEN bytes) against a layout
+ * Parse the trailer (the last TC_TCIMG_TRAILER_LEN bytes of buf; len >= 64) against a layout
  * already filled by tc_tcimg_header_parse(); fills sigblock_len and checks
  * that the trailer agrees with the header and that the signature block ends
  * exactly where the trailer begins.

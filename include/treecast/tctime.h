@@ -14,8 +14,11 @@
 
 /** Length of "YYYY-MM-DDTHH:MM:SSZ" plus NUL. */
 #define TC_RFC3339_LEN 21
+/** Longest duration tc_duration_parse() accepts: 100 years of 366 days, seconds. */
+#define TC_DURATION_MAX (100LL * 366 * 86400)
 
-/* Format t as "YYYY-MM-DDTHH:MM:SSZ" (years 1970..9999). */
+/* Format t as "YYYY-MM-DDTHH:MM:SSZ" (years 1970..9999). Outside that range
+ * out reads "out-of-range" and -ERANGE is returned. */
 int tc_time_format(int64_t t, char out[TC_RFC3339_LEN]);
 
 /*

@@ -25,9 +25,9 @@ struct tc_revlist;
 
 /** One trusted public key. */
 struct tc_trust_key {
-    uint8_t id[TC_KEY_ID_LEN];            /**< key id */
-    struct tc_key *key;                   /**< parsed public key (owned) */
-    char label[TC_TRUST_LABEL_MAX];       /**< where it came from, for messages */
+    uint8_t id[TC_KEY_ID_LEN];      /**< key id */
+    struct tc_key *key;             /**< parsed public key (owned) */
+    char label[TC_TRUST_LABEL_MAX]; /**< where it came from, for messages */
 };
 
 /** A trust store. */
@@ -47,18 +47,17 @@ int tc_trust_add(struct tc_trust *t, const uint8_t *buf, size_t len, const char 
                  struct tc_err *err);
 
 /* The trusted key with this id, or NULL. */
-const struct tc_trust_key *tc_trust_find(const struct tc_trust *t,
-                                         const uint8_t id[TC_KEY_ID_LEN]);
+const struct tc_trust_key *tc_trust_find(const struct tc_trust *t, const uint8_t id[TC_KEY_ID_LEN]);
 
 /** What an image must satisfy. */
 struct tc_policy {
-    unsigned min_signatures;               /**< distinct trusted valid signatures, >= 1 */
-    int64_t now;                           /**< the caller's clock, seconds since the epoch */
-    int64_t build_time;                    /**< now earlier than this: the clock is wrong */
-    const struct tc_revlist *revocations;  /**< checked list, or NULL */
-    const char *want_name;                 /**< required image name, or NULL */
-    const char *min_version;               /**< minimum version (tc_version_cmp), or NULL */
-    const uint8_t *want_digest;            /**< pinned image digest (32 bytes), or NULL */
+    unsigned min_signatures;              /**< distinct trusted valid signatures, >= 1 */
+    int64_t now;                          /**< the caller's clock, seconds since the epoch */
+    int64_t build_time;                   /**< now earlier than this: the clock is wrong */
+    const struct tc_revlist *revocations; /**< checked list, or NULL */
+    const char *want_name;                /**< required image name, or NULL */
+    const char *min_version;              /**< minimum version (tc_version_cmp), or NULL */
+    const uint8_t *want_digest;           /**< pinned image digest (32 bytes), or NULL */
 };
 
 /** What the check found, for messages and inspect. */
@@ -76,9 +75,8 @@ struct tc_verdict {
  * expired. The message names the image, key ids, and expected and actual
  * values.
  */
-int tc_trust_check(const struct tc_trust *t, const struct tc_policy *p,
-                   const struct tc_manifest *m, const struct tc_sigblock *sb,
-                   struct tc_verdict *v, struct tc_err *err);
+int tc_trust_check(const struct tc_trust *t, const struct tc_policy *p, const struct tc_manifest *m,
+                   const struct tc_sigblock *sb, struct tc_verdict *v, struct tc_err *err);
 
 /*
  * Count the distinct trusted keys whose signature over the digest verifies;
