@@ -5,12 +5,14 @@
  * Asynchronous: the caller submits verified chunks (taking ownership of the
  * buffer), zero ranges and sync requests; completions and durable-after-fsync
  * events come back through tc_disk_poll(), so that a protocol core can be
- * driven by them. Targets are block devices or regular files.
+ * driven by them. Targets are block devices or regular files. Requests run
+ * in submission order on one writer thread (contiguous writes merged into one
+ * pwritev()), and their events come back in that order.
  *
  * "Never bootable half-written": tc_disk_open() with a marker zeroes the
  * first chunk's range and writes an in-progress marker naming the image
  * there before any other write; the caller writes chunk 0 last, after every
- * other chunk is durable (tc_disk_sync()).
+ * other chunk is durable (a DURABLE event from tc_disk_submit_sync()).
  */
 #ifndef TREECAST_DISK_H
 #define TREECAST_DISK_H
@@ -24,6 +26,26 @@
 #define TC_DISK_QUEUE_MAX 64
 /** Events returned by one tc_disk_poll(). */
 #define TC_DISK_EVENTS_MAX 64
+/** Contiguous requests merged: writes into one pwritev() (<= IOV_MAX), zeroes into one. */
+#define TC_DISK_BATCH_IOV_MAX 64
+/** Bytes merged into one pwritev(). */
+#define TC_DISK_BATCH_BYTES_MAX (32u * 1024 * 1024)
+
+/*
+ * The in-progress marker: a TC_DISK_MARKER_LEN-byte record at offset 0,
+ *   0   20  "TREECAST-INPROGRESS\n"
+ *   20   2  record version (big-endian, 1)
+ *   22   2  length n of the image pin (<= TC_DISK_MARKER_NAME_MAX)
+ *   24   n  the image pin "NAME@sha256:HEX" (then zero bytes up to 448)
+ *   448 32  SHA-256 of bytes [0, 448)
+ *   480 32  zero (so that bytes 510-511 never read as an MBR signature)
+ * The rest of the first marker_len bytes is zero, so no partition table, boot
+ * sector or file system superblock of an earlier image survives. A target
+ * smaller than the record is only zeroed.
+ */
+#define TC_DISK_MARKER_MAGIC "TREECAST-INPROGRESS\n"
+#define TC_DISK_MARKER_LEN 512
+#define TC_DISK_MARKER_NAME_MAX 400
 
 struct tc_disk;
 
@@ -32,7 +54,10 @@ struct tc_disk_opts {
     uint64_t need_size;      /**< bytes the image needs; a smaller target is refused */
     int create;              /**< create a regular file if missing */
     const char *marker_name; /**< image pin written in the in-progress marker, or NULL */
-    uint32_t marker_len;     /**< bytes zeroed at offset 0 (the first chunk's raw length) */
+    uint32_t marker_len;     /**< bytes zeroed at offset 0 (the first chunk's raw length;
+                                  at least TC_DISK_MARKER_LEN are) */
+    int exact_size;          /**< regular files: set the size to exactly need_size
+                                  (a larger file is shrunk), as an image copy must be */
 };
 
 /** Kinds of event. */
@@ -50,17 +75,28 @@ struct tc_disk_event {
 
 /*
  * Open a target. Refuses (with a message naming the path and the sizes or the
- * mount point) a target smaller than need_size (-ENOSPC) or mounted (-EBUSY).
- * A regular file is extended to need_size.
+ * mount point) a target smaller than need_size (-ENOSPC) or mounted, or in use
+ * by another holder such as LVM, md or swap (-EBUSY); for a whole disk, a
+ * mounted partition of it counts. Every check comes before the first write. A
+ * regular file is extended to need_size (created first if o->create). With a
+ * marker, the marker is written and fsynced before this returns.
  */
 int tc_disk_open(struct tc_disk **out, const char *path, const struct tc_disk_opts *o,
                  struct tc_err *err);
 
 /*
- * Queue a write of len bytes at off. Takes ownership of buf: it is released
- * with release(release_ctx, buf) once written (release may be NULL when the
- * caller keeps it alive until the WRITTEN event). Blocks while the queue is
- * full.
+ * Queue a write of len bytes at off. On success takes ownership of buf: it is
+ * released with release(release_ctx, buf) once written or failed, from the
+ * writer's thread (release may be NULL when the caller keeps it alive until
+ * the WRITTEN event). On failure (a negative return) the caller keeps buf.
+ * Blocks while the queue is full.
+ *
+ * Submits are bounded by TC_DISK_QUEUE_MAX requests not yet returned by
+ * tc_disk_poll(). When every one of them has completed and is only waiting to
+ * be polled, blocking would never end: the submit fails with -EAGAIN instead
+ * (poll, then submit again). After a failed request every later one fails
+ * with the same code without touching the disk, so nothing is written past
+ * the first error.
  */
 int tc_disk_submit_write(struct tc_disk *d, uint64_t off, uint8_t *buf, size_t len,
                          void (*release)(void *ctx, uint8_t *buf), void *release_ctx,
@@ -92,6 +128,9 @@ int tc_disk_read_marker(struct tc_disk *d, char *name, size_t cap);
 
 /* Size of the target in bytes. */
 uint64_t tc_disk_size(const struct tc_disk *d);
+
+/* True if the target is a block device (else a regular file). */
+int tc_disk_is_blockdev(const struct tc_disk *d);
 
 /* Wait for everything queued, stop the workers, close. Returns the first error seen. */
 int tc_disk_close(struct tc_disk *d);
