@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -717,6 +718,32 @@ static int disk_write_marker(struct tc_disk *d, const struct tc_disk_opts *o, st
 }
 
 /**
+ * Refuse a regular-file target whose file system cannot hold the image's
+ * data, before anything is written: a full file system found half-way through
+ * would leave a half-written copy. Blocks the file already holds count as
+ * available (they are overwritten in place).
+ */
+static int disk_check_space(int fd, const char *path, const struct stat *st,
+                            const struct tc_disk_opts *o, struct tc_err *err)
+{
+    struct statvfs vfs;
+    uint64_t avail, held;
+
+    if (o->data_bytes == 0)
+        return 0;
+    if (fstatvfs(fd, &vfs) < 0)
+        return 0; /* no figure to judge by: the writes will tell */
+    avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+    held = (uint64_t)st->st_blocks * 512u;
+    if (avail + held >= o->data_bytes)
+        return 0;
+    return tc_err_set(err, -ENOSPC,
+                      "target %s: its file system has %llu bytes free, the image needs %llu "
+                      "bytes of data",
+                      path, (unsigned long long)(avail + held), (unsigned long long)o->data_bytes);
+}
+
+/**
  * Open (or create) the target, run every check, write the marker, start the
  * writer thread.
  */
@@ -783,6 +810,9 @@ int tc_disk_open(struct tc_disk **out, const char *path, const struct tc_disk_op
             }
         }
         d->size = (uint64_t)st.st_size;
+        rc = disk_check_space(d->fd, path, &st, o, err);
+        if (rc < 0)
+            goto err_close;
         if (d->size < o->need_size || (o->exact_size && d->size != o->need_size)) {
             if (ftruncate(d->fd, (off_t)o->need_size) < 0) {
                 int e = errno;

@@ -412,6 +412,9 @@ int tc_cmd_unpack(int argc, char **argv)
     /* 2. Target checks, then the marker (tc_disk_open does both, in that order). */
     memset(&dopts, 0, sizeof(dopts));
     dopts.need_size = f->manifest->raw_size;
+    for (i = 0; i < f->manifest->chunk_count; i++)
+        if (f->manifest->chunks[i].enc != TC_ENC_ZERO)
+            dopts.data_bytes += tc_manifest_chunk_raw_len(f->manifest, i);
     dopts.create = 1;
     dopts.exact_size = 1;
     dopts.marker_name = pin;

@@ -56,6 +56,9 @@ struct tc_disk_opts {
     const char *marker_name; /**< image pin written in the in-progress marker, or NULL */
     uint32_t marker_len;     /**< bytes zeroed at offset 0 (the first chunk's raw length;
                                   at least TC_DISK_MARKER_LEN are) */
+    uint64_t data_bytes;     /**< regular files: bytes that will be allocated (the
+                                  non-zero chunks); less free space in the file
+                                  system is refused before any write (0 = no check) */
     int exact_size;          /**< regular files: set the size to exactly need_size
                                   (a larger file is shrunk), as an image copy must be */
 };

@@ -17,6 +17,17 @@ mkdir adir
 fails 5 "adir" -- unpack --trust trust img.tcimg adir
 fails 5 "nosuchdir/x.img" -- unpack --trust trust img.tcimg nosuchdir/x.img
 
+step "regular file on a file system with too little free space: exit 5, nothing created"
+mkdir tiny
+if mount -t tmpfs -o size=64k tmpfs tiny 2>/dev/null; then
+    on_exit "umount $PWD/tiny"
+    fails 5 "tiny/x.img" "bytes free" "the image needs" -- unpack --trust trust img.tcimg tiny/x.img
+    [ ! -e tiny/x.img ] || die "a target was left behind on the full file system"
+    umount tiny
+else
+    echo "SKIP: cannot mount a tmpfs here; free-space refusal not tested"
+fi
+
 if ! can_loop; then
     echo "SKIP: losetup does not work here; block device refusals not tested"
     exit 0
