@@ -166,7 +166,7 @@ AR := ar
 #   fuzz-y += name        tests/fuzz only: libFuzzer target from tests/fuzz/name.c
 #   ldlibs-y += -lm       server/, agent/: system libraries the program links
 
-kbuild-dirs := lib os server agent tests/unit tests/fuzz
+kbuild-dirs := lib os sim server agent tests/unit tests/fuzz
 
 define read-kbuild
 obj-y :=
@@ -305,11 +305,14 @@ $(objtree)/fuzz/%.o: $(src)%.c FORCE | $(prepare-test) tools
 quiet_cmd_ar = AR      $(pretty-target)
       cmd_ar = rm -f $@ && $(AR) rcsD $@ $(real-prereqs)
 
-# libtc.a (lib/) and libtcos.a (os/) of one variant; $(1) is "" or "san/" or "fuzz/".
+# libtc.a (lib/), libtcos.a (os/) and libtcsim.a (sim/) of one variant; $(1) is
+# "" or "san/" or "fuzz/".
 define libs-of-variant
 $(objtree)/$(1)lib/libtc.a: $(addprefix $(objtree)/$(1),$(objs-lib)) FORCE
 	$$(call if_changed,ar)
 $(objtree)/$(1)os/libtcos.a: $(addprefix $(objtree)/$(1),$(objs-os)) FORCE
+	$$(call if_changed,ar)
+$(objtree)/$(1)sim/libtcsim.a: $(addprefix $(objtree)/$(1),$(objs-sim)) FORCE
 	$$(call if_changed,ar)
 endef
 $(eval $(call libs-of-variant,))
@@ -341,7 +344,8 @@ libtc-main := $(objtree)/os/libtcos.a $(objtree)/lib/libtc.a
 products :=
 ifeq ($(CONFIG_SERVER),y)
 products += $(objtree)/treecast
-$(objtree)/treecast: $(addprefix $(objtree)/,$(objs-server)) $(libtc-main) $(deps-libs) FORCE
+$(objtree)/treecast: $(addprefix $(objtree)/,$(objs-server)) $(objtree)/sim/libtcsim.a \
+		$(libtc-main) $(deps-libs) FORCE
 	$(call if_changed,link)
 $(objtree)/treecast: link-extra := $(ldlibs-server) -lpthread
 $(objtree)/treecast: linkset = $(linkset-of)
@@ -375,11 +379,11 @@ $(objtree)/treecast-agent: $(agent-build)/treecast-agent FORCE
 	$(call if_changed,copy)
 endif
 
-# Unit tests: tests/unit/<name>.c + testlib-y + san libtc/libtcos + host deps + cmocka.
+# Unit tests: tests/unit/<name>.c + testlib-y + san libtcsim/libtc/libtcos + host deps + cmocka.
 unit-progs := $(addprefix $(objtree)/tests/unit/,$(unit-tests))
 libtc-san := $(objtree)/san/os/libtcos.a $(objtree)/san/lib/libtc.a
 $(unit-progs): $(objtree)/tests/unit/%: $(objtree)/san/tests/unit/%.o $(addprefix $(objtree)/san/,$(testlib-tests/unit)) \
-		$(libtc-san) $(host-deps-libs) FORCE
+		$(objtree)/san/sim/libtcsim.a $(libtc-san) $(host-deps-libs) FORCE
 	$(call if_changed,link)
 $(unit-progs): variant := san
 $(unit-progs): link-extra := -lcmocka -lpthread
@@ -506,6 +510,8 @@ help:
 	@echo '                               (server/, agent/: ldlibs-y += -lm)'
 	@echo '                               lib/ -> libtc.a, os/ -> libtcos.a, server/ -> treecast,'
 	@echo '                               agent/ -> treecast-agent'
+	@echo '  sim/                         obj-y += x.o: libtcsim.a, linked into treecast and'
+	@echo '                               every unit test'
 	@echo '  tests/unit/Kbuild            test-y += NAME (tests/unit/NAME.c, cmocka),'
 	@echo '                               testlib-y += x.o (linked into every unit test)'
 	@echo '  tests/fuzz/Kbuild            fuzz-y += NAME (tests/fuzz/NAME.c defines'
@@ -514,14 +520,15 @@ help:
 	@echo '                               and a fresh empty working directory; exit 0 = pass'
 
 # Saved command lines and dependency files of everything this make may build.
-all-objs := $(addprefix $(objtree)/,$(objs-lib) $(objs-os) $(objs-server) $(objs-agent)) \
-	$(addprefix $(objtree)/san/,$(objs-lib) $(objs-os) $(testlib-tests/unit) \
+all-objs := $(addprefix $(objtree)/,$(objs-lib) $(objs-os) $(objs-sim) $(objs-server) $(objs-agent)) \
+	$(addprefix $(objtree)/san/,$(objs-lib) $(objs-os) $(objs-sim) $(testlib-tests/unit) \
 		$(addprefix tests/unit/,$(addsuffix .o,$(unit-tests))) \
 		$(addprefix tests/fuzz/,$(addsuffix .o,$(fuzz-targets) replay_main))) \
 	$(addprefix $(objtree)/fuzz/,$(objs-lib) $(objs-os) \
 		$(addprefix tests/fuzz/,$(addsuffix .o,$(fuzz-targets))))
 all-files := $(all-objs) $(products) $(unit-progs) $(fuzz-progs) $(replay-progs) \
-	$(addprefix $(objtree)/,lib/libtc.a os/libtcos.a san/lib/libtc.a san/os/libtcos.a \
+	$(addprefix $(objtree)/,lib/libtc.a os/libtcos.a sim/libtcsim.a san/lib/libtc.a \
+		san/os/libtcos.a san/sim/libtcsim.a \
 		fuzz/lib/libtc.a fuzz/os/libtcos.a) \
 	$(DEPS)/host/lib/libmbedcrypto.a $(DEPS)/host/lib/libz.a \
 	$(DEPS)/musl/lib/libmbedcrypto.a $(DEPS)/musl/lib/libz.a $(DEPS)/musl/lib/liblwip.a
