@@ -32,6 +32,7 @@
 #include "treecast/be.h"
 #include "treecast/crypto.h"
 #include "treecast/disk.h"
+#include "treecast/fileio.h"
 
 /** Zero buffer used where a range must be zeroed by writing, bytes. */
 #define DISK_ZERO_BUF_LEN (1024u * 1024)
@@ -90,27 +91,6 @@ struct tc_disk {
 };
 
 /**
- * pwrite() all of [buf, buf+len) at off, retrying short writes and EINTR.
- */
-static int disk_pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t off)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, buf, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
-        buf += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
-}
-
-/**
  * pwritev() an iovec array fully at off, advancing through short writes.
  * iov is modified.
  */
@@ -146,7 +126,7 @@ static int disk_write_zeros(struct tc_disk *d, uint64_t off, uint64_t len)
 {
     while (len > 0) {
         size_t n = len < DISK_ZERO_BUF_LEN ? (size_t)len : DISK_ZERO_BUF_LEN;
-        int rc = disk_pwrite_full(d->fd, d->zeros, n, off);
+        int rc = tc_io_pwrite_full(d->fd, d->zeros, n, off);
         if (rc < 0)
             return rc;
         off += n;
@@ -225,7 +205,7 @@ static int disk_execute(struct tc_disk *d, struct disk_req *batch, unsigned n)
             iov[i].iov_len = (size_t)batch[i].len;
         }
         if (n == 1)
-            return disk_pwrite_full(d->fd, batch[0].buf, (size_t)batch[0].len, batch[0].off);
+            return tc_io_pwrite_full(d->fd, batch[0].buf, (size_t)batch[0].len, batch[0].off);
         return disk_pwritev_full(d->fd, iov, (int)n, batch[0].off);
     case DISK_REQ_ZERO:
         /* Contiguous zero ranges were merged: one ioctl or fallocate for all. */
@@ -449,22 +429,12 @@ unsigned tc_disk_pending(const struct tc_disk *d)
  */
 int tc_disk_read(struct tc_disk *d, uint64_t off, uint8_t *buf, size_t len)
 {
+    int rc;
+
     if (off > d->size || len > d->size - off)
         return -EINVAL;
-    while (len > 0) {
-        ssize_t n = pread(d->fd, buf, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (n == 0)
-            return -EIO;
-        buf += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
-    return 0;
+    rc = tc_io_pread_full(d->fd, buf, len, off);
+    return rc == -ENODATA ? -EIO : rc;
 }
 
 /**
@@ -708,7 +678,7 @@ static int disk_write_marker(struct tc_disk *d, const struct tc_disk_opts *o, st
     rc = disk_zero(d, 0, zlen);
     /* A target too small for the record (a tiny image) is just zeroed. */
     if (rc == 0 && d->size >= TC_DISK_MARKER_LEN)
-        rc = disk_pwrite_full(d->fd, rec, sizeof(rec), 0);
+        rc = tc_io_pwrite_full(d->fd, rec, sizeof(rec), 0);
     if (rc == 0)
         rc = disk_sync(d);
     if (rc < 0)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "treecast/fileio.h"
 #include "treecast/trustdir.h"
 
 /**
@@ -35,7 +36,8 @@ static int trustdir_read(int dfd, const char *name, uint8_t *buf, size_t cap, si
                          const char *dir, struct tc_err *err)
 {
     struct stat st;
-    size_t got = 0;
+    size_t got;
+    ssize_t n;
     int fd, rc;
 
     fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -48,20 +50,14 @@ static int trustdir_read(int dfd, const char *name, uint8_t *buf, size_t cap, si
         rc = tc_err_set(err, -EINVAL, "trust store %s: %s is not a regular file", dir, name);
         goto err_close;
     }
-    while (got < cap) {
-        ssize_t n = read(fd, buf + got, cap - got);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            tc_err_set(err, rc, "trust store %s: cannot read key file %s: %s", dir, name,
-                       strerror(-rc));
-            goto err_close;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
+    n = tc_io_read_upto(fd, buf, cap);
+    if (n < 0) {
+        rc = (int)n;
+        tc_err_set(err, rc, "trust store %s: cannot read key file %s: %s", dir, name,
+                   strerror(-rc));
+        goto err_close;
     }
+    got = (size_t)n;
     if (got >= cap) {
         rc = tc_err_set(err, -E2BIG, "trust store %s: key file %s is over %u bytes", dir, name,
                         TC_TRUSTDIR_FILE_MAX);

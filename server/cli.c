@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "treecast/fileio.h"
+
 #include "cli.h"
 
 /**
@@ -146,7 +148,8 @@ int tc_cli_bad_option(const char *cmd, char **argv, int c)
 int tc_cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, struct tc_err *err)
 {
     uint8_t *b;
-    size_t got = 0;
+    size_t got;
+    ssize_t n;
     int fd, rc;
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -159,19 +162,13 @@ int tc_cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, s
         rc = tc_err_set(err, -ENOMEM, "out of memory reading %s", path);
         goto err_close;
     }
-    while (got <= max) {
-        ssize_t n = read(fd, b + got, max + 1 - got);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            tc_err_set(err, rc, "cannot read %s: %s", path, strerror(-rc));
-            goto err_free;
-        }
-        if (n == 0)
-            break;
-        got += (size_t)n;
+    n = tc_io_read_upto(fd, b, max + 1);
+    if (n < 0) {
+        rc = (int)n;
+        tc_err_set(err, rc, "cannot read %s: %s", path, strerror(-rc));
+        goto err_free;
     }
+    got = (size_t)n;
     if (got > max) {
         rc = tc_err_set(err, -E2BIG, "%s is larger than the %zu-byte limit", path, max);
         goto err_free;
@@ -227,8 +224,6 @@ int tc_cli_write_file(const char *path, const void *buf, size_t len, unsigned mo
                       struct tc_err *err)
 {
     char tmp[TC_CLI_PATH_MAX];
-    const uint8_t *p = buf;
-    size_t left = len;
     int fd, rc;
 
     if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
@@ -238,17 +233,10 @@ int tc_cli_write_file(const char *path, const void *buf, size_t len, unsigned mo
         rc = -errno;
         return tc_err_set(err, rc, "cannot create %s: %s", tmp, strerror(-rc));
     }
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            tc_err_set(err, rc, "cannot write %s: %s", tmp, strerror(-rc));
-            goto err_unlink;
-        }
-        p += n;
-        left -= (size_t)n;
+    rc = tc_io_pwrite_full(fd, buf, len, 0);
+    if (rc < 0) {
+        tc_err_set(err, rc, "cannot write %s: %s", tmp, strerror(-rc));
+        goto err_unlink;
     }
     if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
         rc = -errno;

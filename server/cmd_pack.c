@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "treecast/fileio.h"
 #include "treecast/chunk.h"
 #include "treecast/manifest.h"
 #include "treecast/progress.h"
@@ -121,21 +122,14 @@ static int pack_is_hole(const struct pack_ctx *pc, uint64_t off, uint64_t len)
 static int pack_pread(const struct pack_ctx *pc, uint8_t *buf, size_t len, uint64_t off,
                       struct tc_err *err)
 {
-    while (len > 0) {
-        ssize_t n = pread(pc->in_fd, buf, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return tc_err_set(err, -errno, "%s: read error at byte %llu: %s", pc->in_path,
-                              (unsigned long long)off, strerror(errno));
-        }
-        if (n == 0)
-            return tc_err_set(err, -EIO, "%s: ends early at byte %llu (did it shrink?)",
-                              pc->in_path, (unsigned long long)off);
-        buf += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
+    int rc = tc_io_pread_full(pc->in_fd, buf, len, off);
+
+    if (rc == -ENODATA)
+        return tc_err_set(err, -EIO, "%s: ends before byte %llu (did it shrink?)", pc->in_path,
+                          (unsigned long long)(off + len));
+    if (rc < 0)
+        return tc_err_set(err, rc, "%s: read error in bytes %llu..%llu: %s", pc->in_path,
+                          (unsigned long long)off, (unsigned long long)(off + len), strerror(-rc));
     return 0;
 }
 
@@ -186,19 +180,10 @@ static int pack_work(void *ctx, uint64_t seq, unsigned slot)
 static int pack_write(int fd, const char *path, const void *buf, size_t len, uint64_t off,
                       struct tc_err *err)
 {
-    const uint8_t *p = buf;
+    int rc = tc_io_pwrite_full(fd, buf, len, off);
 
-    while (len > 0) {
-        ssize_t n = pwrite(fd, p, len, (off_t)off);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return tc_err_set(err, -errno, "cannot write %s: %s", path, strerror(errno));
-        }
-        p += n;
-        len -= (size_t)n;
-        off += (uint64_t)n;
-    }
+    if (rc < 0)
+        return tc_err_set(err, rc, "cannot write %s: %s", path, strerror(-rc));
     return 0;
 }
 

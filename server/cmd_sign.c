@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "treecast/fileio.h"
 #include "treecast/imgfile.h"
 #include "treecast/rng.h"
 #include "treecast/sigblock.h"
@@ -66,17 +67,22 @@ static int sign_write_tail(const char *path, const struct tc_tcimg_layout *l, co
                            size_t sblen, struct tc_err *err)
 {
     uint8_t trl[TC_TCIMG_TRAILER_LEN];
-    int fd, rc = 0;
+    int fd, rc;
 
     tc_tcimg_trailer_put(trl, l);
     fd = open(path, O_WRONLY | O_CLOEXEC);
     if (fd < 0)
         return tc_err_set(err, -errno, "cannot open %s for writing: %s", path, strerror(errno));
-    if (pwrite(fd, sbuf, sblen, (off_t)l->sigblock_off) != (ssize_t)sblen || fsync(fd) < 0 ||
-        pwrite(fd, trl, sizeof(trl), (off_t)(l->sigblock_off + sblen)) != (ssize_t)sizeof(trl) ||
-        ftruncate(fd, (off_t)l->file_size) < 0 || fsync(fd) < 0)
-        rc = tc_err_set(err, errno ? -errno : -EIO, "cannot write the signature to %s: %s", path,
-                        strerror(errno ? errno : EIO));
+    /* Signature block, fsync, trailer, truncate, fsync: docs/image-format.md. */
+    rc = tc_io_pwrite_full(fd, sbuf, sblen, l->sigblock_off);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = tc_io_pwrite_full(fd, trl, sizeof(trl), l->sigblock_off + sblen);
+    if (rc == 0 && (ftruncate(fd, (off_t)l->file_size) < 0 || fsync(fd) < 0))
+        rc = -errno;
+    if (rc < 0)
+        tc_err_set(err, rc, "cannot write the signature to %s: %s", path, strerror(-rc));
     if (close(fd) < 0 && rc == 0)
         rc = tc_err_set(err, -errno, "cannot write the signature to %s: %s", path, strerror(errno));
     return rc;
