@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's protocol core (sans I/O): JOIN with backoff, the manifest and
+ * chunks received by multicast and repaired from the tree parent, per-segment
+ * integrity, a bounded block cache, serving its own children, reports,
+ * FINISHING (first chunk last, durable), DONE until DONE_ACK, linger until
+ * RELEASE. Behaviour: docs/protocol.md section 6. Time is ns on the caller's
+ * monotonic clock; randomness comes from ops->random. The core never calls
+ * back into itself from an op, and allocates only in tc_agent_new().
+ */
+#ifndef TREECAST_AGENT_H
+#define TREECAST_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "treecast/chunk.h"
+#include "treecast/err.h"
+#include "treecast/manifest.h"
+#include "treecast/proto.h"
+
+/** Chunk slots of the block cache, at most (each holds one chunk's stored
+ * bytes and segment bitmap: being received, or complete and kept to serve
+ * children). */
+#define TC_AGENT_CACHE_MAX 256u
+/** Default cache slots. */
+#define TC_AGENT_CACHE_DEFAULT 16u
+/** Raw chunk buffers handed to the disk at once, at most. */
+#define TC_AGENT_WRITES_MAX 64u
+/** Default raw buffers in flight to the disk. */
+#define TC_AGENT_WRITES_DEFAULT 4u
+
+struct tc_agent;
+
+enum tc_agent_state {
+    TC_AGENT_JOINING = 1,   /**< sending JOIN, waiting for WELCOME */
+    TC_AGENT_MANIFEST = 2,  /**< receiving and checking the manifest */
+    TC_AGENT_RECEIVING = 3, /**< receiving, verifying, writing chunks */
+    TC_AGENT_FINISHING = 4, /**< all chunks verified: first chunk written last, syncs */
+    TC_AGENT_DONE = 5,      /**< DONE sent, waiting for DONE_ACK */
+    TC_AGENT_LINGER = 6,    /**< DONE acknowledged: serving children until RELEASE */
+    TC_AGENT_RELEASED = 7,  /**< finished: the caller may hand off */
+    TC_AGENT_FAILED = 8,    /**< stopped with an error (tc_agent_error()); never hand off */
+};
+
+/** What the agent needs from its environment. Buffers passed to write and
+ * read stay owned by the core, which does not touch them until the
+ * matching tc_agent_on_written() / tc_agent_on_read() call. */
+struct tc_agent_ops {
+    /** Send n datagrams (core-owned buffers, valid during the call).
+     * Returns the number accepted or a negative errno. */
+    int (*send)(void *ctx, const struct tc_proto_dgram *d, size_t n);
+    /** Optional (NULL: encode and send): a run of unicast DATA blocks to a
+     * child as one batch. */
+    int (*send_blocks)(void *ctx, const struct tc_proto_blocks *b);
+    /** Join (join = 1) or leave the multicast group. */
+    int (*group)(void *ctx, int join, struct tc_proto_peer group);
+    /** Write len verified raw bytes at byte offset off of the target
+     * (chunk index for the caller's bookkeeping). buf NULL: zeros (a ZERO
+     * chunk, or any chunk when dataless). Completion: tc_agent_on_written()
+     * with the cookie. */
+    int (*write)(void *ctx, uint32_t chunk, uint64_t off, const uint8_t *buf, size_t len,
+                 uint64_t cookie);
+    /** Make everything written so far durable; tc_agent_on_durable(). */
+    int (*sync)(void *ctx, uint64_t cookie);
+    /** Read len bytes at off back from the target into buf (repairs of
+     * chunks no longer cached); tc_agent_on_read(). May be NULL. */
+    int (*read)(void *ctx, uint64_t off, uint8_t *buf, size_t len, uint64_t cookie);
+    /** Accept the manifest: parse it and check its signature block against
+     * the trust policy and the clock. The core has already checked the
+     * bytes against the WELCOME digests and segment hashes. On success
+     * *out is a parsed manifest that outlives the agent (shared, read-only;
+     * the caller frees it). On failure fill err (it names key id, expiry...). */
+    int (*manifest_accept)(void *ctx, const uint8_t *man, size_t man_len, const uint8_t *sig,
+                           size_t sig_len, const struct tc_manifest **out, struct tc_err *err);
+    /** 64 random bits (nonces, jitter). */
+    uint64_t (*random)(void *ctx);
+    /** A log line (NUL-terminated). */
+    void (*log)(void *ctx, int level, const char *msg);
+};
+
+/** Agent configuration (copied; pointers must outlive tc_agent_new()). */
+struct tc_agent_cfg {
+    uint8_t node_id[6];               /**< MAC */
+    const char *image;                /**< wanted image name */
+    const char *min_version;          /**< or NULL */
+    const uint8_t *pin;               /**< image digest to insist on, or NULL */
+    uint64_t disk_size;               /**< target size, bytes */
+    uint16_t mtu;                     /**< link MTU */
+    struct tc_proto_peer seeder;      /**< the seeder's control address */
+    struct tc_proto_peer self;        /**< our own address (CHILDREN lists name it) */
+    const uint8_t *held;              /**< resume: bitmap of chunks verified on the target,
+                                           or NULL */
+    uint32_t held_chunks;             /**< chunks the bitmap covers */
+    uint32_t cache_slots;             /**< 2..TC_AGENT_CACHE_MAX (0: default) */
+    uint32_t writes_max;              /**< 1..TC_AGENT_WRITES_MAX (0: default) */
+    uint32_t chunk_size_max;          /**< largest chunk accepted, raw bytes (buffers
+                                           are sized at init), <= TC_CHUNK_SIZE_WIRE_MAX */
+    int dataless;                     /**< simulator at scale: no bytes, no checks */
+    const struct tc_chunk_ops *chunk_ops; /**< hashing and inflate (NULL: default) */
+    struct tc_proto_limits limits;    /**< named limits (tc_proto_limits_default()) */
+};
+
+/** Counters. */
+struct tc_agent_stats {
+    uint64_t rx_dgrams;         /**< datagrams handed in */
+    uint64_t rx_bad;            /**< refused by the codec */
+    uint64_t rx_forged;         /**< wrong session, epoch, token or address: dropped */
+    uint64_t blocks_rx;         /**< DATA blocks received (multicast and unicast) */
+    uint64_t blocks_dup;        /**< ... of which held already */
+    uint64_t segs_bad;          /**< segments refused by their hash */
+    uint64_t objects_bad;       /**< whole objects refused (hash list, sigblock, stored or
+                                     raw hash): dropped and fetched again from the parent */
+    uint64_t blocks_dropped;    /**< blocks dropped for want of a cache slot or manifest */
+    uint64_t repair_reqs;       /**< REPAIR_REQs sent */
+    uint64_t repair_blocks_rx;  /**< unicast DATA blocks received */
+    uint64_t served_blocks;     /**< DATA blocks unicast to our children */
+    uint64_t served_bytes;      /**< their payload bytes */
+    uint64_t readbacks;         /**< chunks read back from the target to serve a child */
+    uint64_t reports_tx;        /**< REPORTs sent */
+    uint64_t chunks_written;    /**< chunk writes completed */
+    uint32_t chunks_done;       /**< chunks verified and written (or held at start) */
+    uint32_t chunk_count;       /**< chunks in the image (0 until the manifest) */
+    uint64_t done_ns;           /**< DONE_ACK received, 0 if not */
+};
+
+int tc_agent_new(struct tc_agent **out, const struct tc_agent_cfg *cfg,
+                 const struct tc_agent_ops *ops, void *ctx, uint64_t now, struct tc_err *err);
+void tc_agent_free(struct tc_agent *a);
+
+/** A datagram arrived from `from` (unicast or the group). buf is borrowed.
+ * Bad or forged input is counted and dropped: returns 0, or a negative
+ * errno only when the agent failed (state FAILED). */
+int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer from,
+                       const uint8_t *buf, size_t len);
+
+/** A batch of DATA blocks arrived (the simulator's batched entry point):
+ * exactly as if each block with its bit set had arrived as a DATA datagram
+ * with rx's header fields. */
+int tc_agent_on_blocks(struct tc_agent *a, uint64_t now, const struct tc_proto_blocks *rx);
+
+int tc_agent_on_timer(struct tc_agent *a, uint64_t now);
+int tc_agent_on_written(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc);
+int tc_agent_on_durable(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc);
+int tc_agent_on_read(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc);
+
+uint64_t tc_agent_next_deadline(const struct tc_agent *a);
+enum tc_agent_state tc_agent_state(const struct tc_agent *a);
+/** The error that stopped the agent (rc 0 unless FAILED). */
+const struct tc_err *tc_agent_error(const struct tc_agent *a);
+const struct tc_agent_stats *tc_agent_stats(const struct tc_agent *a);
+/** Name of a state ("receiving"). */
+const char *tc_agent_state_name(enum tc_agent_state st);
+
+#endif /* TREECAST_AGENT_H */

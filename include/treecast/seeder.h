@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seeder's protocol core (sans I/O): admission, the repair tree, paced
+ * multicast rounds, repair of its direct children, report aggregation,
+ * re-multicast of correlated losses, DONE / DONE_ACK / RELEASE.
+ * Behaviour: docs/protocol.md section 6. Time is ns on the caller's
+ * monotonic clock; randomness comes from ops->random. The core never calls
+ * back into itself from an op, and allocates only in tc_seeder_new().
+ */
+#ifndef TREECAST_SEEDER_H
+#define TREECAST_SEEDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "treecast/chunk.h"
+#include "treecast/err.h"
+#include "treecast/manifest.h"
+#include "treecast/proto.h"
+
+/** Most nodes one seeder serves (node indices 0..nodes_max-1). */
+#define TC_SEEDER_NODES_MAX TC_WIRE_NODES_MAX
+
+/** Recently re-multicast ranges remembered for suppression, entries. */
+#define TC_SEEDER_REMCAST_MAX 256u
+
+struct tc_seeder;
+
+/** What the seeder needs from its environment. All ops are called from
+ * within a tc_seeder_* call, never concurrently. */
+struct tc_seeder_ops {
+    /** Send n datagrams (a batch, sendmmsg-like). The core owns the
+     * buffers; they are valid during the call only. Returns the number
+     * accepted (0..n) or a negative errno; unsent ones are not retried
+     * (the protocol repairs losses). */
+    int (*send)(void *ctx, const struct tc_proto_dgram *d, size_t n);
+    /** Optional (NULL: the core encodes DATA datagrams and uses send):
+     * send a run of DATA blocks as one batch (the simulator's trains). */
+    int (*send_blocks)(void *ctx, const struct tc_proto_blocks *b);
+    /** The stored bytes of chunk index (manifest stored_len bytes), e.g.
+     * from the mmapped .tcimg; valid for the seeder's life. NULL when the
+     * seeder is dataless. */
+    const uint8_t *(*chunk_bytes)(void *ctx, uint32_t index);
+    /** 64 random bits (session id, tokens, jitter). */
+    uint64_t (*random)(void *ctx);
+    /** A log line (NUL-terminated; strings from nodes already escaped). */
+    void (*log)(void *ctx, int level, const char *msg);
+};
+
+/** Seeder configuration (copied by tc_seeder_new(); pointers must outlive
+ * the seeder). */
+struct tc_seeder_cfg {
+    const struct tc_manifest *manifest; /**< parsed, with a block-hash section; shared */
+    const uint8_t *sigblock;            /**< the signature block bytes */
+    size_t sigblock_len;                /**< its length */
+    struct tc_proto_peer group;         /**< multicast group and port */
+    uint16_t mtu;                       /**< session MTU, 1280..9000 */
+    uint64_t rate_bps;                  /**< multicast pace, bit/s of wire bytes
+                                             (TC_PROTO_WIRE_OVERHEAD included) */
+    uint32_t fanout;                    /**< tree fan-out (children per parent), 1..32 */
+    uint32_t nodes_max;                 /**< node table size, 1..TC_SEEDER_NODES_MAX */
+    uint32_t min_nodes;                 /**< start the first round when this many are proven */
+    uint64_t start_wait_ns;             /**< ... or this long after the first is proven */
+    int dataless;                       /**< simulator at scale: no bytes, no hashing */
+    const struct tc_chunk_ops *chunk_ops; /**< hashing (NULL: tc_chunk_ops_default) */
+    struct tc_proto_limits limits;      /**< named limits (tc_proto_limits_default()) */
+};
+
+/** Per-node state as the seeder sees it. */
+enum tc_seeder_node_state {
+    TC_SEEDER_NODE_FREE = 0,     /**< unused slot */
+    TC_SEEDER_NODE_WELCOMED = 1, /**< WELCOME sent, address not proven yet */
+    TC_SEEDER_NODE_ACTIVE = 2,   /**< proven, in the tree, receiving */
+    TC_SEEDER_NODE_DONE = 3,     /**< DONE acknowledged, lingering for its children */
+    TC_SEEDER_NODE_RELEASED = 4, /**< RELEASE sent */
+};
+
+/** One node (tc_seeder_node()). */
+struct tc_seeder_node_info {
+    enum tc_seeder_node_state state; /**< as above */
+    uint8_t node_id[6];              /**< MAC */
+    struct tc_proto_peer addr;       /**< registered address */
+    uint32_t parent;                 /**< node index or TC_WIRE_INDEX_SEEDER */
+    uint32_t depth;                  /**< 1 = child of the seeder */
+    uint32_t chunks_done;            /**< from its last HEARTBEAT */
+    uint64_t joined_ns;              /**< first WELCOME */
+    uint64_t done_ns;                /**< DONE received (0 if not) */
+};
+
+/** Counters (monotonic since tc_seeder_new()). */
+struct tc_seeder_stats {
+    uint64_t rx_dgrams;           /**< datagrams handed in */
+    uint64_t rx_bad;              /**< refused by the codec */
+    uint64_t rx_forged;           /**< wrong session, epoch, token or address: dropped */
+    uint64_t joins;               /**< JOINs accepted (WELCOME sent) */
+    uint64_t rejects;             /**< REJECTs sent */
+    uint64_t reports_rx;          /**< REPORTs accepted */
+    uint64_t reports_interval_max; /**< most REPORTs accepted in one report interval */
+    uint64_t mcast_blocks;        /**< DATA blocks multicast (rounds + re-multicast) */
+    uint64_t mcast_bytes;         /**< their payload bytes */
+    uint64_t remcast_blocks;      /**< of which re-multicast for correlated loss */
+    uint64_t repair_blocks;       /**< DATA blocks unicast to direct children */
+    uint64_t repair_bytes;        /**< their payload bytes */
+    uint64_t rounds;              /**< rounds started */
+    uint32_t nodes;               /**< nodes in the table (not FREE) */
+    uint32_t nodes_done;          /**< nodes that sent DONE (DONE or RELEASED) */
+};
+
+int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
+                  const struct tc_seeder_ops *ops, void *ctx, uint64_t now, struct tc_err *err);
+void tc_seeder_free(struct tc_seeder *s);
+
+/** A datagram arrived from `from`. buf is borrowed (not kept after the
+ * call). Bad or forged input is counted and dropped: the return is 0, or a
+ * negative errno only for a broken environment (an op failing fatally). */
+int tc_seeder_on_packet(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from,
+                        const uint8_t *buf, size_t len);
+
+/** Run what is due at now (pacing, heartbeats, reports, start). */
+int tc_seeder_on_timer(struct tc_seeder *s, uint64_t now);
+
+/** Absolute time of the next tc_seeder_on_timer() call wanted, or
+ * TC_PROTO_NEVER. */
+uint64_t tc_seeder_next_deadline(const struct tc_seeder *s);
+
+const struct tc_seeder_stats *tc_seeder_stats(const struct tc_seeder *s);
+
+/** Node index's state; -ENOENT if out of range. */
+int tc_seeder_node(const struct tc_seeder *s, uint32_t index, struct tc_seeder_node_info *out);
+
+/** Session id and epoch (for logs and the status endpoint). */
+uint64_t tc_seeder_session_id(const struct tc_seeder *s);
+uint32_t tc_seeder_epoch(const struct tc_seeder *s);
+
+/** True when every node in the table has been released. */
+int tc_seeder_finished(const struct tc_seeder *s);
+
+#endif /* TREECAST_SEEDER_H */
