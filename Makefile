@@ -438,6 +438,13 @@ test: all tests
 format:
 	$(Q)$(src)scripts/format --src $(srctree)
 
+# make soak: treecast sim over random seeds and scenarios for SOAK_SECONDS
+# (default 600); prints every failing seed with its replay command.
+PHONY += soak
+SOAK_SECONDS ?= 600
+soak: all
+	$(Q)$(src)scripts/soak --treecast $(objtree)/treecast --seconds $(SOAK_SECONDS)
+
 # clean: everything made here except the configuration and the third-party
 # libraries; distclean: the whole build directory (with $(O)/deps; a DEPS
 # elsewhere is left alone).  Only in a directory with the marker.
@@ -489,6 +496,9 @@ help:
 	@echo '  test           all + tests, then scripts/run-tests: suites unit, cli, fuzz,'
 	@echo '                 symbols, format, agent; ends with "N passed, N failed"'
 	@echo '  format         reformat our .c/.h files with clang-format (.clang-format)'
+	@echo '  soak           all, then scripts/soak: `treecast sim` over random seeds, losses,'
+	@echo '                 late joiners, held chunks and the forger for SOAK_SECONDS'
+	@echo '                 (default 600); prints each failing seed and its replay command'
 	@echo '  clean          remove objects and programs; keep .config and $$(O)/deps'
 	@echo '  distclean      remove the whole build directory, third-party builds included'
 	@echo '  help           this text'

@@ -10,7 +10,9 @@
 #include "treecast/be.h"
 #include "treecast/chunk.h"
 #include "treecast/manifest.h"
+#include "treecast/proto.h"
 #include "treecast/tctime.h"
+#include "treecast/wire.h"
 
 /* Fixed header (MH_LEN bytes), big-endian. */
 #define MH_MAGIC 0         /* 4  "TCMF" */
@@ -52,12 +54,21 @@ static const uint8_t manifest_magic[4] = {'T', 'C', 'M', 'F'};
 
 /** Section types. */
 enum {
-    SECTION_BOOT = 1, /**< kernel, initrd, cmdline */
+    SECTION_BOOT = 1,         /**< kernel, initrd, cmdline */
+    SECTION_BLOCK_HASHES = 2, /**< per-chunk SHA-256 of the segment hash list */
 };
 
 /* Boot section body: TC_BOOT_BLOBS x (u64 len, 32-byte SHA-256). */
 #define BOOT_ENTRY_LEN 40
 #define BOOT_BODY_LEN (TC_BOOT_BLOBS * BOOT_ENTRY_LEN)
+
+/* Block-hash section body: BH_LEN bytes, then chunk_count list hashes. */
+#define BH_SEG_SIZE 0 /* 4  TC_WIRE_SEG_SIZE_MIN..TC_WIRE_SEG_SIZE_MAX */
+#define BH_HASH_LEN 4 /* 1  TC_WIRE_SEG_HASH_LEN */
+#define BH_RESERVED 5 /* 3  0 */
+#define BH_RESERVED_LEN 3
+#define BH_LIST 8 /* 32 x chunk_count  list_hash[i] */
+#define BH_LEN 8
 
 /** Length of the RFC 3339 text fields. */
 #define DATE_LEN 20
@@ -327,6 +338,56 @@ static int parse_boot(struct tc_manifest *m, const uint8_t *p, uint32_t len, str
     return 0;
 }
 
+/**
+ * Parse the block-hash section body. list_hash is left pointing into the
+ * caller's buffer; tc_manifest_parse() moves it into the kept copy.
+ */
+static int parse_block_hashes(struct tc_manifest *m, const uint8_t *p, uint32_t len, unsigned flags,
+                              struct tc_err *err)
+{
+    uint64_t want = BH_LEN + (uint64_t)m->chunk_count * TC_MANIFEST_LIST_HASH_LEN;
+    uint32_t seg_size, i;
+    unsigned hash_len;
+
+    if (flags & SECTION_CRITICAL)
+        return tc_err_set(err, -EBADMSG,
+                          "manifest: block-hash section must not be marked critical (readers "
+                          "that do not know it may skip it)");
+    if (len < BH_LEN)
+        return tc_err_set(err, -EBADMSG,
+                          "manifest: block-hash section is %u bytes, shorter than its %d-byte "
+                          "header",
+                          len, BH_LEN);
+    seg_size = tc_get_be32(p + BH_SEG_SIZE);
+    hash_len = p[BH_HASH_LEN];
+    if (seg_size < TC_WIRE_SEG_SIZE_MIN || seg_size > TC_WIRE_SEG_SIZE_MAX)
+        return tc_err_set(err, -EBADMSG, "manifest: block-hash seg_size is %u, expected %d..%d",
+                          seg_size, TC_WIRE_SEG_SIZE_MIN, TC_WIRE_SEG_SIZE_MAX);
+    if (hash_len != TC_WIRE_SEG_HASH_LEN)
+        return tc_err_set(err, -EBADMSG, "manifest: block-hash hash_len is %u, expected %d",
+                          hash_len, TC_WIRE_SEG_HASH_LEN);
+    if (!all_zero(p + BH_RESERVED, BH_RESERVED_LEN))
+        return tc_err_set(err, -EBADMSG, "manifest: block-hash reserved bytes are not zero");
+    if (len != want)
+        return tc_err_set(err, -EBADMSG,
+                          "manifest: block-hash section is %u bytes, expected %llu (%d + 32 x "
+                          "%u chunks)",
+                          len, (unsigned long long)want, BH_LEN, m->chunk_count);
+    for (i = 0; i < m->chunk_count; i++) {
+        /* A ZERO chunk stores nothing: its hash list is empty. */
+        if (m->chunks[i].enc == TC_ENC_ZERO &&
+            memcmp(p + BH_LIST + (size_t)i * TC_MANIFEST_LIST_HASH_LEN, sha256_empty,
+                   TC_SHA256_LEN) != 0)
+            return tc_err_set(err, -EBADMSG,
+                              "manifest: chunk %u: zero encoding, block-hash list_hash is not "
+                              "SHA-256 of the empty string",
+                              i);
+    }
+    m->seg_size = seg_size;
+    m->list_hash = p + BH_LIST;
+    return 0;
+}
+
 /** Parse the sections after the chunk table (p points at the first). */
 static int parse_sections(struct tc_manifest *m, const uint8_t *p, size_t left, uint32_t count,
                           struct tc_err *err)
@@ -368,6 +429,11 @@ static int parse_sections(struct tc_manifest *m, const uint8_t *p, size_t left, 
                 return rc;
             if (!(flags & SECTION_CRITICAL))
                 return tc_err_set(err, -EBADMSG, "manifest: boot section must be marked critical");
+            break;
+        case SECTION_BLOCK_HASHES:
+            rc = parse_block_hashes(m, p, body, flags, err);
+            if (rc)
+                return rc;
             break;
         default:
             if (flags & SECTION_CRITICAL)
@@ -587,6 +653,8 @@ int tc_manifest_parse(const uint8_t *buf, size_t len, struct tc_manifest **out, 
     }
     memcpy(m->bytes, buf, len);
     m->len = len;
+    if (m->list_hash)
+        m->list_hash = m->bytes + (m->list_hash - buf);
     *out = m;
     return 0;
 
@@ -604,7 +672,8 @@ int tc_manifest_build(const struct tc_manifest_params *p, const struct tc_manife
     uint64_t stored = 0, payload;
     size_t len, name_len, ver_len;
     uint8_t *buf, *q;
-    uint32_t i;
+    uint32_t i, nsections;
+    size_t bh_len = 0;
     int rc;
 
     rc = tc_manifest_check_name(p->name, err);
@@ -625,7 +694,18 @@ int tc_manifest_build(const struct tc_manifest_params *p, const struct tc_manife
             (p->not_after != TC_TIME_NEVER && tc_time_format(p->not_after, tmp)))
             return tc_err_set(err, -EINVAL, "manifest: created / not_after outside 1970..9999");
     }
-    len = MH_LEN + (size_t)chunk_count * CE_LEN + (boot ? SH_LEN + BOOT_BODY_LEN : 0);
+    if (p->seg_size) {
+        if (p->seg_size < TC_WIRE_SEG_SIZE_MIN || p->seg_size > TC_WIRE_SEG_SIZE_MAX)
+            return tc_err_set(err, -EINVAL, "manifest: seg_size %u, expected %d..%d", p->seg_size,
+                              TC_WIRE_SEG_SIZE_MIN, TC_WIRE_SEG_SIZE_MAX);
+        if (!p->list_hash && chunk_count)
+            return tc_err_set(err, -EINVAL, "manifest: seg_size %u without list hashes",
+                              p->seg_size);
+        bh_len = BH_LEN + (size_t)chunk_count * TC_MANIFEST_LIST_HASH_LEN;
+    }
+    nsections = (boot ? 1 : 0) + (p->seg_size ? 1 : 0);
+    len = MH_LEN + (size_t)chunk_count * CE_LEN + (boot ? SH_LEN + BOOT_BODY_LEN : 0) +
+          (p->seg_size ? SH_LEN + bh_len : 0);
     buf = calloc(1, len);
     if (!buf)
         return tc_err_set(err, -ENOMEM, "manifest: out of memory");
@@ -641,7 +721,7 @@ int tc_manifest_build(const struct tc_manifest_params *p, const struct tc_manife
     memcpy(buf + MH_MAGIC, manifest_magic, sizeof(manifest_magic));
     tc_put_be16(buf + MH_VERSION, TC_MANIFEST_VERSION);
     tc_put_be16(buf + MH_HEADER_LEN, MH_LEN);
-    tc_put_be32(buf + MH_SECTIONS, boot ? 1 : 0);
+    tc_put_be32(buf + MH_SECTIONS, nsections);
     tc_put_be64(buf + MH_RAW_SIZE, p->raw_size);
     tc_put_be32(buf + MH_CHUNK_SIZE, p->chunk_size);
     tc_put_be32(buf + MH_CHUNK_COUNT, chunk_count);
@@ -671,7 +751,58 @@ int tc_manifest_build(const struct tc_manifest_params *p, const struct tc_manife
             memcpy(q + 8, boot[i].hash, TC_SHA256_LEN);
         }
     }
+    if (p->seg_size) {
+        /* Not critical: an older reader skips it and still unpacks. */
+        tc_put_be16(q + SH_TYPE, SECTION_BLOCK_HASHES);
+        tc_put_be16(q + SH_FLAGS, 0);
+        tc_put_be32(q + SH_BODY_LEN, (uint32_t)bh_len);
+        q += SH_LEN;
+        tc_put_be32(q + BH_SEG_SIZE, p->seg_size);
+        q[BH_HASH_LEN] = TC_WIRE_SEG_HASH_LEN;
+        if (chunk_count)
+            memcpy(q + BH_LIST, p->list_hash, (size_t)chunk_count * TC_MANIFEST_LIST_HASH_LEN);
+        q += bh_len;
+    }
     rc = tc_manifest_parse(buf, len, out, err);
     free(buf);
     return rc;
+}
+
+/** SHA-256 of a segment hash list; see manifest.h. */
+void tc_manifest_list_hash(const uint8_t *hash_list, size_t len, uint8_t out[TC_SHA256_LEN])
+{
+    tc_sha256(hash_list, len, out);
+}
+
+/** Check a chunk's segment hash list against the block-hash section; see manifest.h. */
+int tc_manifest_check_list(const struct tc_manifest *m, uint32_t idx, const uint8_t *hash_list,
+                           size_t len, struct tc_err *err)
+{
+    char a[2 * TC_SHA256_LEN + 1], b[2 * TC_SHA256_LEN + 1];
+    const uint8_t *want;
+    uint8_t h[TC_SHA256_LEN];
+    uint64_t want_len;
+    uint32_t nsegs;
+
+    if (!m->list_hash)
+        return tc_err_set(err, -ENOENT, "manifest of %s: no block-hash section", m->name);
+    if (idx >= m->chunk_count)
+        return tc_err_set(err, -EINVAL, "chunk %u: out of range, the image has %u chunks", idx,
+                          m->chunk_count);
+    nsegs = tc_proto_nsegs(m->chunks[idx].stored_len, m->seg_size);
+    want_len = (uint64_t)nsegs * TC_WIRE_SEG_HASH_LEN;
+    if (len != want_len)
+        return tc_err_set(err, -EILSEQ,
+                          "chunk %u: hash list is %zu bytes, expected %llu (%u segments of %u "
+                          "bytes in %u stored bytes)",
+                          idx, len, (unsigned long long)want_len, nsegs, m->seg_size,
+                          m->chunks[idx].stored_len);
+    want = m->list_hash + (size_t)idx * TC_MANIFEST_LIST_HASH_LEN;
+    tc_manifest_list_hash(hash_list, len, h);
+    if (memcmp(h, want, TC_SHA256_LEN) != 0)
+        return tc_err_set(err, -EILSEQ,
+                          "chunk %u: SHA-256 of its hash list is %s, the manifest's block-hash "
+                          "section says %s",
+                          idx, tc_hex(a, h, TC_SHA256_LEN), tc_hex(b, want, TC_SHA256_LEN));
+    return 0;
 }

@@ -424,6 +424,11 @@ int tc_tree_new(struct tc_tree **out, const struct tc_tree_params *p, struct tc_
     if (p->fanout < TC_TREE_FANOUT_MIN || p->fanout > TC_TREE_FANOUT_MAX)
         return tc_err_set(err, -EINVAL, "tree: fan-out %u is outside %u..%u", p->fanout,
                           TC_TREE_FANOUT_MIN, TC_TREE_FANOUT_MAX);
+    if (tc_tree_depth_bound(p->fanout, p->nodes_max) > TC_TREE_DEPTH_MAX)
+        return tc_err_set(err, -EINVAL,
+                          "tree: fan-out %u with %u nodes is %u levels deep, more than %u",
+                          p->fanout, p->nodes_max, tc_tree_depth_bound(p->fanout, p->nodes_max),
+                          TC_TREE_DEPTH_MAX);
     if (p->catchup_max < 1 || p->catchup_max > p->fanout)
         return tc_err_set(err, -EINVAL, "tree: catch-up cap %u is outside 1..%u (the fan-out)",
                           p->catchup_max, p->fanout);
@@ -733,11 +738,11 @@ const struct tc_tree_change *tc_tree_changes(const struct tc_tree *t, uint32_t *
 /**
  * The depth bound for nodes live nodes at fan-out fanout: normal nodes are at
  * most at the least d with F + F^2 + ... + F^d >= nodes, slow leaves one
- * level below. 0 for no nodes.
+ * level below. 0 for no nodes. Fan-out 1 (a chain) gives nodes + 1.
  */
 uint32_t tc_tree_depth_bound(uint32_t fanout, uint32_t nodes)
 {
-    if (nodes == 0 || fanout < 2)
+    if (nodes == 0 || fanout == 0)
         return 0;
     return slot_depth(fanout, nodes - 1) + 1;
 }

@@ -16,8 +16,9 @@ static const char inspect_help[] =
     "Usage: treecast inspect [--json] [--chunks] IMAGE.tcimg\n"
     "\n"
     "Describe IMAGE.tcimg: name, version, pin, sizes, chunks by encoding, dates,\n"
-    "signatures (key ids and algorithms) and boot section. Checks the file's\n"
-    "structure but no signature or chunk: use `treecast verify` for that.\n"
+    "signatures (key ids and algorithms), block-hash section and boot section.\n"
+    "Checks the file's structure but no signature or chunk: use `treecast verify`\n"
+    "for that.\n"
     "\n"
     "Options:\n"
     "  --json     one JSON object with stable keys (see docs/tools.md)\n"
@@ -84,6 +85,7 @@ static void inspect_json(const struct tc_imgfile *f, const struct inspect_sums *
     printf("  \"raw_size\": %llu,\n", (unsigned long long)m->raw_size);
     printf("  \"chunk_size\": %u,\n", m->chunk_size);
     printf("  \"chunk_count\": %u,\n", m->chunk_count);
+    printf("  \"seg_size\": %u,\n", m->seg_size);
     printf("  \"chunks\": {\"zero\": %u, \"raw\": %u, \"deflate\": %u},\n", s->counts[0],
            s->counts[1], s->counts[2]);
     printf("  \"stored_bytes\": %llu,\n", (unsigned long long)m->stored_chunk_bytes);
@@ -115,7 +117,13 @@ static void inspect_json(const struct tc_imgfile *f, const struct inspect_sums *
                    (unsigned long long)(f->layout.payload_off + c->stored_off), c->stored_len,
                    tc_manifest_chunk_raw_len(m, i));
             printf("\"stored_sha256\": \"%s\", ", tc_hex(hex, c->stored_hash, TC_SHA256_LEN));
-            printf("\"raw_sha256\": \"%s\"}", tc_hex(hex, c->raw_hash, TC_SHA256_LEN));
+            printf("\"raw_sha256\": \"%s\", ", tc_hex(hex, c->raw_hash, TC_SHA256_LEN));
+            if (m->list_hash)
+                printf("\"list_sha256\": \"%s\"}",
+                       tc_hex(hex, m->list_hash + (size_t)i * TC_MANIFEST_LIST_HASH_LEN,
+                              TC_MANIFEST_LIST_HASH_LEN));
+            else
+                printf("\"list_sha256\": null}");
         }
         printf("\n  ],\n");
     }
@@ -181,6 +189,10 @@ static void inspect_text(const struct tc_imgfile *f, const struct inspect_sums *
                    tc_hex(hex, c->raw_hash, TC_SHA256_LEN));
         }
     }
+    if (m->seg_size)
+        printf("  block hashes seg_size %u\n", m->seg_size);
+    else
+        printf("  block hashes none\n");
     if (!m->has_boot) {
         printf("  boot        none\n");
         return;

@@ -6,8 +6,9 @@
  * The manifest's size depends only on the chunk count and the boot section,
  * so its space is reserved first and the payload is streamed straight into
  * place: worker threads read and encode chunks in parallel (holes, found
- * with SEEK_DATA, become ZERO chunks without being read), the calling thread
- * writes them in order. Memory is bounded by the slot pool. Everything goes
+ * with SEEK_DATA, become ZERO chunks without being read) and hash the stored
+ * bytes by segments for the block-hash section; the calling thread writes
+ * them in order. Memory is bounded by the slot pool. Everything goes
  * to OUT.tmp, which is fsynced and renamed to OUT at the end.
  */
 #include <errno.h>
@@ -26,9 +27,11 @@
 #include "treecast/chunk.h"
 #include "treecast/manifest.h"
 #include "treecast/progress.h"
+#include "treecast/proto.h"
 #include "treecast/sigblock.h"
 #include "treecast/tcimg.h"
 #include "treecast/tctime.h"
+#include "treecast/wire.h"
 
 /** Slots in flight per worker thread (reading, encoding, waiting to be written). */
 #define PACK_SLOTS_PER_THREAD 2
@@ -36,6 +39,9 @@
 #define PACK_SLOTS_EXTRA 2
 /** Copy buffer for boot blobs, bytes. */
 #define PACK_COPY_BUF_LEN (1024u * 1024)
+/** Default segment size of the block-hash section, bytes: one full DATA block
+ * at MTU 1500 (docs/protocol.md section 2). */
+#define PACK_SEG_SIZE_DEFAULT TC_WIRE_DATA_PAYLOAD_1500
 
 static const char pack_help[] =
     "Usage: treecast pack [OPTIONS] IN OUT.tcimg\n"
@@ -54,6 +60,9 @@ static const char pack_help[] =
     "                    or a duration from now (90d, 12h, 2w); default: none\n"
     "  --level L         zlib level 1..9 (default 6)\n"
     "  --threads T       worker threads (default: one per online CPU)\n"
+    "  --seg-size BYTES  block-hash section: segment size from 512 to 8932 (default\n"
+    "                    1432, one DATA block at MTU 1500; 8932 needs MTU 9000);\n"
+    "                    0 = no block-hash section (the seeder refuses such images)\n"
     "  --kernel FILE     boot section: kernel for kexec\n"
     "  --initrd FILE     boot section: initramfs for kexec\n"
     "  --cmdline STR     boot section: kernel command line\n"
@@ -70,6 +79,10 @@ struct pack_slot {
     enum tc_enc enc;                    /**< chosen encoding */
     uint8_t raw_hash[TC_SHA256_LEN];    /**< SHA-256 of the raw chunk */
     uint8_t stored_hash[TC_SHA256_LEN]; /**< SHA-256 of the stored bytes */
+    uint8_t *hlist;                     /**< segment hash list of the stored bytes
+                                             (nsegs(chunk_size) x 16 bytes; NULL
+                                             without a block-hash section) */
+    uint8_t list_hash[TC_SHA256_LEN];   /**< SHA-256 of that list */
     struct tc_err err;                  /**< why the work failed */
 };
 
@@ -82,6 +95,7 @@ struct pack_ctx {
     uint32_t chunk_size;                   /**< raw bytes per chunk */
     uint32_t chunk_count;                  /**< chunks */
     int level;                             /**< zlib level */
+    uint32_t seg_size;                     /**< block-hash segment size (0 = no section) */
     struct pack_slot *slots;               /**< the pool */
     unsigned nslots;                       /**< slots */
     uint8_t zero_hash[TC_SHA256_LEN];      /**< SHA-256 of chunk_size zero bytes */
@@ -171,6 +185,16 @@ static int pack_work(void *ctx, uint64_t seq, unsigned slot)
         tc_sha256(s->out, s->stored_len, s->stored_hash);
         break;
     }
+    if (pc->seg_size) {
+        /* The block-hash section's entry, here so that it runs on all cores. */
+        const uint8_t *stored = s->enc == TC_ENC_DEFLATE ? s->out : s->raw;
+        size_t list_len =
+            (size_t)tc_proto_nsegs(s->stored_len, pc->seg_size) * TC_WIRE_SEG_HASH_LEN;
+
+        if (s->stored_len)
+            tc_proto_hash_list(NULL, stored, s->stored_len, pc->seg_size, s->hlist);
+        tc_manifest_list_hash(s->hlist, list_len, s->list_hash);
+    }
     return 0;
 }
 
@@ -197,6 +221,7 @@ struct pack_opts {
     int64_t not_after;                    /**< expiry, or TC_TIME_NEVER */
     int level;                            /**< --level */
     unsigned threads;                     /**< --threads */
+    uint32_t seg_size;                    /**< --seg-size (0 = no block-hash section) */
     const char *boot_file[TC_BOOT_BLOBS]; /**< --kernel, --initrd (files) */
     const char *cmdline;                  /**< --cmdline */
     const char *in;                       /**< IN */
@@ -253,6 +278,7 @@ static int pack_parse(int argc, char **argv, struct pack_opts *o)
         {"not-after", required_argument, NULL, 'a'},
         {"level", required_argument, NULL, 'l'},
         {"threads", required_argument, NULL, 't'},
+        {"seg-size", required_argument, NULL, 's'},
         {"kernel", required_argument, NULL, 'k'},
         {"initrd", required_argument, NULL, 'i'},
         {"cmdline", required_argument, NULL, 'm'},
@@ -268,6 +294,7 @@ static int pack_parse(int argc, char **argv, struct pack_opts *o)
     o->chunk_size = TC_CHUNK_SIZE_DEFAULT;
     o->level = TC_CHUNK_LEVEL_DEFAULT;
     o->threads = tc_opts_default_threads();
+    o->seg_size = PACK_SEG_SIZE_DEFAULT;
     o->created = tc_cli_now();
     o->not_after = TC_TIME_NEVER;
     opterr = 0;
@@ -316,6 +343,15 @@ static int pack_parse(int argc, char **argv, struct pack_opts *o)
             if (tc_opts_threads(optarg, &o->threads) < 0)
                 return tc_cli_usage(cmd, "--threads must be from 1 to %u, not '%s'",
                                     TC_CLI_THREADS_MAX, optarg);
+            break;
+        case 's':
+            if (tc_opts_uint(optarg, 0, TC_WIRE_SEG_SIZE_MAX, &v) < 0 ||
+                (v != 0 && v < TC_WIRE_SEG_SIZE_MIN))
+                return tc_cli_usage(cmd,
+                                    "--seg-size must be from %u to %u bytes, or 0 for no "
+                                    "block-hash section, not '%s'",
+                                    TC_WIRE_SEG_SIZE_MIN, TC_WIRE_SEG_SIZE_MAX, optarg);
+            o->seg_size = (uint32_t)v;
             break;
         case 'k':
             o->boot_file[TC_BOOT_KERNEL] = optarg;
@@ -378,8 +414,9 @@ static int pack_open_input(struct pack_ctx *pc, struct tc_err *err)
 }
 
 /**
- * Bytes of the manifest for this image: build one with the same chunk count
- * and boot section (ZERO chunks) and measure it. Fixed-size records make
+ * Bytes of the manifest for this image: build one with the same chunk count,
+ * boot section and block-hash section (ZERO chunks, whose list hashes mp
+ * holds until the workers replace them) and measure it. Fixed-size records make
  * this exact; the caller still checks.
  */
 static int pack_manifest_len(const struct tc_manifest_params *mp, uint32_t count,
@@ -519,7 +556,8 @@ static int pack_run(const struct pack_opts *o)
     size_t mlen = 0, sblen = 0;
     unsigned slot, i;
     int has_boot, out_fd = -1, rc, prc, ec;
-    uint8_t *zeros = NULL;
+    uint8_t *zeros = NULL, *list_hash = NULL;
+    size_t hlist_len = 0;
 
     tc_err_clear(&err);
     memset(&prog, 0, sizeof(prog));
@@ -528,6 +566,7 @@ static int pack_run(const struct pack_opts *o)
     pc.in_path = o->in;
     pc.chunk_size = o->chunk_size;
     pc.level = o->level;
+    pc.seg_size = o->seg_size;
     t0 = tc_progress_now_ns();
 
     if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", o->out) >= sizeof(tmp_path))
@@ -580,9 +619,30 @@ static int pack_run(const struct pack_opts *o)
     tc_sha256(zeros, pc.chunk_size, pc.zero_hash);
     tc_sha256(zeros, pack_raw_len(&pc, pc.chunk_count - 1), pc.zero_hash_last);
     tc_sha256(zeros, 0, pc.empty_hash);
+    if (pc.seg_size) {
+        list_hash = malloc((size_t)pc.chunk_count * TC_MANIFEST_LIST_HASH_LEN);
+        if (!list_hash) {
+            rc = tc_err_set(&err, -ENOMEM, "out of memory for %u list hashes", pc.chunk_count);
+            goto err_fail;
+        }
+        for (i = 0; i < pc.chunk_count; i++)
+            memcpy(list_hash + (size_t)i * TC_MANIFEST_LIST_HASH_LEN, pc.empty_hash,
+                   TC_MANIFEST_LIST_HASH_LEN);
+        mp.seg_size = pc.seg_size;
+        mp.list_hash = list_hash;
+        hlist_len = (size_t)tc_proto_nsegs(pc.chunk_size, pc.seg_size) * TC_WIRE_SEG_HASH_LEN;
+    }
 
     phase = TC_PHASE_OTHER;
     rc = pack_manifest_len(&mp, pc.chunk_count, has_boot ? boot : NULL, pc.empty_hash, &mlen, &err);
+    if (rc == -E2BIG && pc.seg_size) {
+        tc_err_clear(&err); /* replace the library's message with advice */
+        rc = tc_err_set(&err, rc,
+                        "%s: %u chunks with their block-hash section need a manifest over the "
+                        "limit of %u bytes: use a larger --chunk-size",
+                        o->in, pc.chunk_count, TC_MANIFEST_LEN_MAX);
+        goto err_fail;
+    }
     if (rc < 0)
         goto err_fail;
     memset(&l, 0, sizeof(l));
@@ -606,7 +666,8 @@ static int pack_run(const struct pack_opts *o)
     for (i = 0; i < pc.nslots; i++) {
         pc.slots[i].raw = malloc(pc.chunk_size);
         pc.slots[i].out = malloc(pc.chunk_size);
-        if (!pc.slots[i].raw || !pc.slots[i].out) {
+        pc.slots[i].hlist = hlist_len ? malloc(hlist_len) : NULL;
+        if (!pc.slots[i].raw || !pc.slots[i].out || (hlist_len && !pc.slots[i].hlist)) {
             rc = tc_err_set(&err, -ENOMEM, "out of memory for %u chunk buffers", pc.nslots);
             goto err_unlink;
         }
@@ -635,6 +696,9 @@ static int pack_run(const struct pack_opts *o)
         memcpy(chunks[seq].stored_hash, s->stored_hash, TC_SHA256_LEN);
         memcpy(chunks[seq].raw_hash, s->raw_hash, TC_SHA256_LEN);
         chunks[seq].stored_off = stored;
+        if (list_hash)
+            memcpy(list_hash + seq * TC_MANIFEST_LIST_HASH_LEN, s->list_hash,
+                   TC_MANIFEST_LIST_HASH_LEN);
         counts[s->enc < 3 ? s->enc : 0]++;
         if (s->stored_len > 0) {
             rc = pack_write(out_fd, tmp_path, s->out, s->stored_len, l.payload_off + stored, &err);
@@ -752,6 +816,12 @@ static int pack_run(const struct pack_opts *o)
             tc_time_format(m->not_after, date);
             printf("  not after %s\n", date);
         }
+        if (m->seg_size)
+            printf("  blocks    hashed in segments of %u bytes (block-hash section)\n",
+                   m->seg_size);
+        else
+            printf("  blocks    no block-hash section (--seg-size 0): the seeder will not "
+                   "serve it\n");
         printf("  time      %.2f s, %.1f MB/s, %u threads\n", secs,
                secs > 0 ? (double)m->raw_size / secs / 1e6 : 0.0, o->threads);
     }
@@ -777,11 +847,13 @@ out:
     for (i = 0; pc.slots && i < pc.nslots; i++) {
         free(pc.slots[i].raw);
         free(pc.slots[i].out);
+        free(pc.slots[i].hlist);
     }
     free(pc.slots);
     tc_manifest_free(m);
     free(chunks);
     free(zeros);
+    free(list_hash);
     free(sbuf);
     if (pc.in_fd >= 0)
         close(pc.in_fd);

@@ -2,7 +2,8 @@
 /*
  * `treecast verify`: the policy (shared with unpack, server/policy.c), then
  * every chunk through the verified path (stored hash, bounded inflate) plus
- * the raw hash of what it inflates to, then every boot blob.
+ * the raw hash of what it inflates to and, with a block-hash section, the
+ * hash of its segment hash list; then every boot blob.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,7 +15,9 @@
 #include "treecast/chunk.h"
 #include "treecast/imgfile.h"
 #include "treecast/progress.h"
+#include "treecast/proto.h"
 #include "treecast/tctime.h"
+#include "treecast/wire.h"
 
 /** Slots per worker thread. */
 #define VERIFY_SLOTS_PER_THREAD 2
@@ -24,8 +27,9 @@ static const char verify_help[] =
     "\n"
     "Check that IMAGE.tcimg would be accepted by `treecast unpack` (and by an agent\n"
     "with the same trust store and policy): signatures, expiry, revocation, name,\n"
-    "version, then every chunk (stored SHA-256, inflate, raw SHA-256) and the boot\n"
-    "section. Nothing is written.\n"
+    "version, then every chunk (stored SHA-256, inflate, raw SHA-256, and the hash\n"
+    "of its segment hash list against the block-hash section) and the boot section.\n"
+    "Nothing is written.\n"
     "\n"
     "Options:\n" TC_CLI_POLICY_HELP
     "  --threads T            worker threads (default: one per online CPU)\n"
@@ -35,6 +39,8 @@ static const char verify_help[] =
 struct verify_slot {
     uint8_t *raw;                 /**< chunk_size bytes */
     struct tc_chunk_decoder *dec; /**< reusable inflate state */
+    uint8_t *hlist;               /**< segment hash list of the stored bytes (NULL
+                                       without a block-hash section) */
     struct tc_err err;            /**< why the chunk failed */
 };
 
@@ -75,6 +81,17 @@ static int verify_work(void *ctx, uint64_t seq, unsigned slot)
         return tc_err_set(&s->err, -EILSEQ,
                           "chunk %u: raw SHA-256 after decoding is %s, the manifest says %s", idx,
                           tc_hex(a, h, sizeof(h)), tc_hex(b, m->chunks[idx].raw_hash, sizeof(h)));
+    if (m->seg_size) {
+        /* What an agent checks each block against: the list must match the
+         * signed section, or no node could ever accept this chunk. */
+        size_t list_len = (size_t)tc_proto_nsegs(len, m->seg_size) * TC_WIRE_SEG_HASH_LEN;
+
+        if (len)
+            tc_proto_hash_list(NULL, stored, len, m->seg_size, s->hlist);
+        rc = tc_manifest_check_list(m, idx, s->hlist, list_len, &s->err);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }
 
@@ -91,6 +108,7 @@ static int verify_chunks(const struct tc_imgfile *f, unsigned threads, struct tc
     unsigned nslots = threads * VERIFY_SLOTS_PER_THREAD, slot, i;
     uint64_t seq;
     uint8_t *zeros;
+    size_t hlist_len = (size_t)tc_proto_nsegs(m->chunk_size, m->seg_size) * TC_WIRE_SEG_HASH_LEN;
     int rc = 0, prc;
 
     memset(&vc, 0, sizeof(vc));
@@ -105,7 +123,9 @@ static int verify_chunks(const struct tc_imgfile *f, unsigned threads, struct tc
     tc_sha256(zeros, tc_manifest_chunk_raw_len(m, m->chunk_count - 1), vc.zero_hash_last);
     for (i = 0; i < nslots; i++) {
         vc.slots[i].raw = malloc(m->chunk_size);
-        if (!vc.slots[i].raw || tc_chunk_decoder_new(&vc.slots[i].dec, NULL) < 0) {
+        vc.slots[i].hlist = hlist_len ? malloc(hlist_len) : NULL;
+        if (!vc.slots[i].raw || (hlist_len && !vc.slots[i].hlist) ||
+            tc_chunk_decoder_new(&vc.slots[i].dec, NULL) < 0) {
             rc = tc_err_set(err, -ENOMEM, "out of memory");
             goto out;
         }
@@ -135,6 +155,7 @@ static int verify_chunks(const struct tc_imgfile *f, unsigned threads, struct tc
 out:
     for (i = 0; vc.slots && i < nslots; i++) {
         free(vc.slots[i].raw);
+        free(vc.slots[i].hlist);
         tc_chunk_decoder_free(vc.slots[i].dec);
     }
     free(vc.slots);
@@ -243,6 +264,10 @@ int tc_cmd_verify(int argc, char **argv)
     printf("  chunks      %u verified: %u zero, %u raw, %u deflate; %s raw\n",
            f->manifest->chunk_count, counts[0], counts[1], counts[2],
            tc_opts_human(f->manifest->raw_size, hs, sizeof(hs)));
+    if (f->manifest->seg_size)
+        printf("  block hashes verified, seg_size %u\n", f->manifest->seg_size);
+    else
+        printf("  block hashes none\n");
     printf("  boot        %s\n", f->manifest->has_boot ? "verified" : "none");
     rc = TC_EXIT_OK;
 out:

@@ -30,6 +30,7 @@ static const struct main_cmd main_cmds[] = {
     {"inspect", tc_cmd_inspect, "describe a .tcimg (--json for scripts)"},
     {"unpack", tc_cmd_unpack, "verify a .tcimg and write it to a file or block device"},
     {"revoke", tc_cmd_revoke, "make a signed revocation list (.tcrl)"},
+    {"sim", tc_cmd_sim, "simulate a session: N nodes, loss, timings, checks"},
 };
 
 /**

@@ -5,8 +5,18 @@
  * integrity, a bounded block cache, serving its own children, reports,
  * FINISHING (first chunk last, durable), DONE until DONE_ACK, linger until
  * RELEASE. Behaviour: docs/protocol.md section 6. Time is ns on the caller's
- * monotonic clock; randomness comes from ops->random. The core never calls
- * back into itself from an op, and allocates only in tc_agent_new().
+ * monotonic clock; randomness comes from ops->random (the same inputs and
+ * random values give the same outputs). The core never calls back into
+ * itself from an op. It allocates in tc_agent_new() (cache slots, write
+ * buffers, the chunk-0 and read-back buffers) and twice more per session,
+ * never per packet: the manifest objects when the WELCOME gives their
+ * lengths (up to TC_MANIFEST_LEN_MAX, too much to reserve up front), and the
+ * per-chunk state arrays when the manifest is accepted. Dataless agents hold
+ * no byte buffers at all.
+ *
+ * Completion ops (write, sync, read) must not complete from inside the op:
+ * the caller reports each completion later with tc_agent_on_written(),
+ * tc_agent_on_durable() or tc_agent_on_read() and the op's cookie.
  */
 #ifndef TREECAST_AGENT_H
 #define TREECAST_AGENT_H
@@ -81,51 +91,56 @@ struct tc_agent_ops {
 
 /** Agent configuration (copied; pointers must outlive tc_agent_new()). */
 struct tc_agent_cfg {
-    uint8_t node_id[6];               /**< MAC */
-    const char *image;                /**< wanted image name */
-    const char *min_version;          /**< or NULL */
-    const uint8_t *pin;               /**< image digest to insist on, or NULL */
-    uint64_t disk_size;               /**< target size, bytes */
-    uint16_t mtu;                     /**< link MTU */
-    struct tc_proto_peer seeder;      /**< the seeder's control address */
-    struct tc_proto_peer self;        /**< our own address (CHILDREN lists name it) */
-    const uint8_t *held;              /**< resume: bitmap of chunks verified on the target,
-                                           or NULL */
-    uint32_t held_chunks;             /**< chunks the bitmap covers */
-    uint32_t cache_slots;             /**< 2..TC_AGENT_CACHE_MAX (0: default) */
-    uint32_t writes_max;              /**< 1..TC_AGENT_WRITES_MAX (0: default) */
-    uint32_t chunk_size_max;          /**< largest chunk accepted, raw bytes (buffers
-                                           are sized at init), <= TC_CHUNK_SIZE_WIRE_MAX */
-    int dataless;                     /**< simulator at scale: no bytes, no checks */
+    uint8_t node_id[6];                   /**< MAC */
+    const char *image;                    /**< wanted image name */
+    const char *min_version;              /**< or NULL */
+    const uint8_t *pin;                   /**< image digest to insist on, or NULL */
+    uint64_t disk_size;                   /**< target size, bytes */
+    uint16_t mtu;                         /**< link MTU */
+    struct tc_proto_peer seeder;          /**< the seeder's control address */
+    struct tc_proto_peer self;            /**< our own address (CHILDREN lists name it) */
+    const uint8_t *held;                  /**< resume: bitmap of chunks verified on the target,
+                                               or NULL */
+    uint32_t held_chunks;                 /**< chunks the bitmap covers */
+    uint32_t cache_slots;                 /**< 2..TC_AGENT_CACHE_MAX (0: default) */
+    uint32_t writes_max;                  /**< 1..TC_AGENT_WRITES_MAX (0: default) */
+    uint32_t chunk_size_max;              /**< largest chunk accepted, raw bytes (buffers
+                                               are sized at init), <= TC_CHUNK_SIZE_WIRE_MAX */
+    int dataless;                         /**< simulator at scale: no bytes, no checks */
     const struct tc_chunk_ops *chunk_ops; /**< hashing and inflate (NULL: default) */
-    struct tc_proto_limits limits;    /**< named limits (tc_proto_limits_default()) */
+    struct tc_proto_limits limits;        /**< named limits (tc_proto_limits_default()) */
 };
 
 /** Counters. */
 struct tc_agent_stats {
-    uint64_t rx_dgrams;         /**< datagrams handed in */
-    uint64_t rx_bad;            /**< refused by the codec */
-    uint64_t rx_forged;         /**< wrong session, epoch, token or address: dropped */
-    uint64_t blocks_rx;         /**< DATA blocks received (multicast and unicast) */
-    uint64_t blocks_dup;        /**< ... of which held already */
-    uint64_t segs_bad;          /**< segments refused by their hash */
-    uint64_t objects_bad;       /**< whole objects refused (hash list, sigblock, stored or
-                                     raw hash): dropped and fetched again from the parent */
-    uint64_t blocks_dropped;    /**< blocks dropped for want of a cache slot or manifest */
-    uint64_t repair_reqs;       /**< REPAIR_REQs sent */
-    uint64_t repair_blocks_rx;  /**< unicast DATA blocks received */
-    uint64_t served_blocks;     /**< DATA blocks unicast to our children */
-    uint64_t served_bytes;      /**< their payload bytes */
-    uint64_t readbacks;         /**< chunks read back from the target to serve a child */
-    uint64_t reports_tx;        /**< REPORTs sent */
-    uint64_t chunks_written;    /**< chunk writes completed */
-    uint32_t chunks_done;       /**< chunks verified and written (or held at start) */
-    uint32_t chunk_count;       /**< chunks in the image (0 until the manifest) */
-    uint64_t done_ns;           /**< DONE_ACK received, 0 if not */
+    uint64_t rx_dgrams;        /**< datagrams handed in */
+    uint64_t rx_bad;           /**< refused by the codec */
+    uint64_t rx_forged;        /**< wrong session, epoch, token or address: dropped */
+    uint64_t blocks_rx;        /**< DATA blocks received (multicast and unicast) */
+    uint64_t blocks_dup;       /**< ... of which held already */
+    uint64_t segs_bad;         /**< segments refused by their hash */
+    uint64_t objects_bad;      /**< whole objects refused (hash list, sigblock, stored or
+                                    raw hash): dropped and fetched again from the parent */
+    uint64_t blocks_dropped;   /**< blocks dropped for want of a cache slot or manifest */
+    uint64_t repair_reqs;      /**< REPAIR_REQs sent */
+    uint64_t repair_blocks_rx; /**< unicast DATA blocks received */
+    uint64_t served_blocks;    /**< DATA blocks unicast to our children */
+    uint64_t served_bytes;     /**< their payload bytes */
+    uint64_t readbacks;        /**< chunks read back from the target to serve a child */
+    uint64_t reports_tx;       /**< REPORTs sent */
+    uint64_t chunks_written;   /**< chunk writes completed */
+    uint32_t chunks_done;      /**< chunks verified and written (or held at start) */
+    uint32_t chunk_count;      /**< chunks in the image (0 until the manifest) */
+    uint64_t done_ns;          /**< DONE_ACK received, 0 if not */
 };
 
+/** Create an agent in JOINING (first JOIN at a random time within
+ * join_spread_ns). cfg is checked (err names the bad field) and copied,
+ * held bitmap included; ops and ctx must outlive the agent. */
 int tc_agent_new(struct tc_agent **out, const struct tc_agent_cfg *cfg,
                  const struct tc_agent_ops *ops, void *ctx, uint64_t now, struct tc_err *err);
+/** Free the agent (NULL allowed). The manifest from manifest_accept is the
+ * caller's. */
 void tc_agent_free(struct tc_agent *a);
 
 /** A datagram arrived from `from` (unicast or the group). buf is borrowed.
@@ -139,11 +154,21 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
  * with rx's header fields. */
 int tc_agent_on_blocks(struct tc_agent *a, uint64_t now, const struct tc_proto_blocks *rx);
 
+/** Run what is due at now (JOIN, heartbeats, reports, repair requests,
+ * whole-chunk fetches, DONE, the linger limit). 0, or the error once
+ * FAILED. */
 int tc_agent_on_timer(struct tc_agent *a, uint64_t now);
+/** The write with this cookie completed; rc < 0 fails the agent (the
+ * message names the chunk and the error). Unknown cookies are ignored. */
 int tc_agent_on_written(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc);
+/** The sync with this cookie completed (FINISHING: write chunk 0, or DONE). */
 int tc_agent_on_durable(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc);
+/** The read-back with this cookie completed: the core checks the bytes
+ * against the manifest before serving them to its children. */
 int tc_agent_on_read(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc);
 
+/** Absolute time of the next tc_agent_on_timer() call wanted, or
+ * TC_PROTO_NEVER (always after FAILED and RELEASED). */
 uint64_t tc_agent_next_deadline(const struct tc_agent *a);
 enum tc_agent_state tc_agent_state(const struct tc_agent *a);
 /** The error that stopped the agent (rc 0 unless FAILED). */

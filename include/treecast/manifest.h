@@ -37,6 +37,8 @@
 #define TC_BOOT_BLOB_MAX (1024ull * 1024 * 1024)
 /** Most sections after the chunk table (docs/image-format.md). */
 #define TC_MANIFEST_SECTIONS_MAX 16
+/** Block-hash section (type 2): per-chunk list hash length, bytes (SHA-256). */
+#define TC_MANIFEST_LIST_HASH_LEN TC_SHA256_LEN
 /** "no expiry" for not_after. */
 #define TC_TIME_NEVER INT64_MAX
 
@@ -79,6 +81,11 @@ struct tc_manifest {
     uint8_t image_digest[TC_SHA256_LEN];         /**< tc_manifest_digest() of the raw-hash list */
     struct tc_manifest_chunk *chunks;            /**< chunk_count entries */
     int has_boot;                                /**< boot section present */
+    uint32_t seg_size;                           /**< block-hash section (type 2):
+                                                      segment size; 0 = section absent */
+    const uint8_t *list_hash;                    /**< chunk_count x 32 bytes: SHA-256 of each
+                                                      chunk's segment hash list (points
+                                                      into bytes), NULL if absent */
     struct tc_manifest_blob boot[TC_BOOT_BLOBS]; /**< kernel, initrd, cmdline */
     uint8_t *bytes;                              /**< the serialized manifest (owned) */
     size_t len;                                  /**< its length */
@@ -86,18 +93,21 @@ struct tc_manifest {
 
 /** What pack supplies to build a manifest. */
 struct tc_manifest_params {
-    const char *name;    /**< image name */
-    const char *version; /**< image version */
-    uint64_t raw_size;   /**< raw bytes */
-    uint32_t chunk_size; /**< power of two in [MIN, MAX] */
-    int64_t created;     /**< seconds since the epoch */
-    int64_t not_after;   /**< or TC_TIME_NEVER */
+    const char *name;         /**< image name */
+    const char *version;      /**< image version */
+    uint64_t raw_size;        /**< raw bytes */
+    uint32_t chunk_size;      /**< power of two in [MIN, MAX] */
+    int64_t created;          /**< seconds since the epoch */
+    int64_t not_after;        /**< or TC_TIME_NEVER */
+    uint32_t seg_size;        /**< block-hash section: segment size (0 = no section) */
+    const uint8_t *list_hash; /**< chunk_count x 32 bytes (with seg_size), copied */
 };
 
 /*
  * Parse a serialized manifest. Every length and count is bounded before use;
  * the chunk offsets are computed and checked; the image digest is recomputed
- * from the chunk list and compared. On success *out is a new manifest owning
+ * from the chunk list and compared. Without a block-hash section seg_size is
+ * 0 and list_hash NULL. On success *out is a new manifest owning
  * a copy of buf; free it with tc_manifest_free().
  */
 int tc_manifest_parse(const uint8_t *buf, size_t len, struct tc_manifest **out, struct tc_err *err);
@@ -105,14 +115,33 @@ int tc_manifest_parse(const uint8_t *buf, size_t len, struct tc_manifest **out, 
 /*
  * Serialize a manifest from params and chunk_count chunks (stored_off is
  * ignored and computed), with an optional boot section (boot = NULL for none,
- * else TC_BOOT_BLOBS entries whose off is ignored: blobs follow the chunks).
- * The result is parsed back, so *out is exactly what a reader will see.
+ * else TC_BOOT_BLOBS entries whose off is ignored: blobs follow the chunks)
+ * and, when p->seg_size is not 0, a block-hash section holding a copy of
+ * p->list_hash (chunk_count x 32 bytes). The result is parsed back, so *out
+ * is exactly what a reader will see.
  */
 int tc_manifest_build(const struct tc_manifest_params *p, const struct tc_manifest_chunk *chunks,
                       uint32_t chunk_count, const struct tc_manifest_blob *boot,
                       struct tc_manifest **out, struct tc_err *err);
 
 void tc_manifest_free(struct tc_manifest *m);
+
+/*
+ * SHA-256 of a segment hash list (tc_proto_hash_list()): the value the
+ * block-hash section stores per chunk. len 0 gives SHA-256 of the empty
+ * string, which is what a ZERO chunk has.
+ */
+void tc_manifest_list_hash(const uint8_t *hash_list, size_t len, uint8_t out[TC_SHA256_LEN]);
+
+/*
+ * Check chunk idx's segment hash list (len bytes) against the block-hash
+ * section: len must be tc_proto_nsegs(stored_len, seg_size) * 16 and its
+ * SHA-256 must equal list_hash[idx]. 0; -EILSEQ naming the chunk when it does
+ * not match; -ENOENT when the manifest has no block-hash section; -EINVAL for
+ * an idx out of range.
+ */
+int tc_manifest_check_list(const struct tc_manifest *m, uint32_t idx, const uint8_t *hash_list,
+                           size_t len, struct tc_err *err);
 
 /* Raw length of chunk idx (chunk_size, or less for the last one). */
 uint32_t tc_manifest_chunk_raw_len(const struct tc_manifest *m, uint32_t idx);

@@ -83,22 +83,22 @@ struct tc_proto_blocks {
  * docs/protocol.md section 6.6.
  */
 struct tc_proto_limits {
-    uint64_t join_backoff_min_ns;  /**< first JOIN retry delay */
-    uint64_t join_backoff_max_ns;  /**< cap of the doubling JOIN retry delay */
-    uint64_t join_spread_ns;       /**< first JOIN at a uniform time in [0, this) */
-    uint64_t repair_delay_ns;      /**< quiet time after a chunk's last block before asking */
-    uint64_t repair_retry_ns;      /**< re-ask for blocks still missing after this */
+    uint64_t join_backoff_min_ns;   /**< first JOIN retry delay */
+    uint64_t join_backoff_max_ns;   /**< cap of the doubling JOIN retry delay */
+    uint64_t join_spread_ns;        /**< first JOIN at a uniform time in [0, this) */
+    uint64_t repair_delay_ns;       /**< quiet time after a chunk's last block before asking */
+    uint64_t repair_retry_ns;       /**< re-ask for blocks still missing after this */
     uint32_t repair_fallback_tries; /**< unanswered requests before asking the seeder */
-    uint64_t idle_repair_ns;       /**< no multicast for this long: fetch all that is missing */
-    uint64_t done_retry_ns;        /**< re-send DONE until DONE_ACK */
-    uint64_t linger_max_ns;        /**< after DONE_ACK, serve children at most this long */
-    uint32_t heartbeat_ms;         /**< HEARTBEAT interval (WELCOME.heartbeat_ms) */
-    uint32_t report_ms;            /**< REPORT interval (WELCOME.report_ms) */
-    uint64_t remcast_gather_ns;    /**< seeder gathers repair requests this long */
-    uint64_t remcast_suppress_ns;  /**< the seeder re-multicasts one segment once per this */
-    uint32_t admit_per_s;          /**< seeder: JOINs admitted per second */
-    uint32_t admit_burst;          /**< seeder: admission bucket depth, JOINs */
-    uint64_t pace_burst_bytes;     /**< seeder: most wire bytes sent back to back */
+    uint64_t idle_repair_ns;        /**< no multicast for this long: fetch all that is missing */
+    uint64_t done_retry_ns;         /**< re-send DONE until DONE_ACK */
+    uint64_t linger_max_ns;         /**< after DONE_ACK, serve children at most this long */
+    uint32_t heartbeat_ms;          /**< HEARTBEAT interval (WELCOME.heartbeat_ms) */
+    uint32_t report_ms;             /**< REPORT interval (WELCOME.report_ms) */
+    uint64_t remcast_gather_ns;     /**< seeder gathers repair requests this long */
+    uint64_t remcast_suppress_ns;   /**< the seeder re-multicasts one segment once per this */
+    uint32_t admit_per_s;           /**< seeder: JOINs admitted per second */
+    uint32_t admit_burst;           /**< seeder: admission bucket depth, JOINs */
+    uint64_t pace_burst_bytes;      /**< seeder: most wire bytes sent back to back */
 };
 
 void tc_proto_limits_default(struct tc_proto_limits *l);

@@ -24,6 +24,26 @@
 /** Recently re-multicast ranges remembered for suppression, entries. */
 #define TC_SEEDER_REMCAST_MAX 256u
 
+/** Datagrams handed to ops->send in one call, at most (buffers allocated at
+ * init), datagrams. */
+#define TC_SEEDER_BATCH_MAX 64u
+
+/** Repair requests gathered for re-multicast, at most, per unit of fan-out
+ * (the table holds this x fanout requests; when it is full a request is
+ * served at once, unicast), requests. */
+#define TC_SEEDER_GATHER_PER_FANOUT 2u
+
+/** Every this many HEARTBEATs from a node in the tree the seeder sends it
+ * its REPARENT again, and its CHILDREN list if it has children (current
+ * generation: ignored by a node that has it), so that a lost tree message
+ * does not leave a node without its parent or its children for the whole
+ * session, heartbeats. */
+#define TC_SEEDER_REFRESH_HEARTBEATS 4u
+
+/** Report intervals after which an object that half the ACTIVE nodes still
+ * miss goes back into the round (docs/protocol.md section 6.2), intervals. */
+#define TC_SEEDER_REPORT_STALE_INTERVALS 4u
+
 struct tc_seeder;
 
 /** What the seeder needs from its environment. All ops are called from
@@ -50,20 +70,27 @@ struct tc_seeder_ops {
 /** Seeder configuration (copied by tc_seeder_new(); pointers must outlive
  * the seeder). */
 struct tc_seeder_cfg {
-    const struct tc_manifest *manifest; /**< parsed, with a block-hash section; shared */
-    const uint8_t *sigblock;            /**< the signature block bytes */
-    size_t sigblock_len;                /**< its length */
-    struct tc_proto_peer group;         /**< multicast group and port */
-    uint16_t mtu;                       /**< session MTU, 1280..9000 */
-    uint64_t rate_bps;                  /**< multicast pace, bit/s of wire bytes
-                                             (TC_PROTO_WIRE_OVERHEAD included) */
-    uint32_t fanout;                    /**< tree fan-out (children per parent), 1..32 */
-    uint32_t nodes_max;                 /**< node table size, 1..TC_SEEDER_NODES_MAX */
-    uint32_t min_nodes;                 /**< start the first round when this many are proven */
-    uint64_t start_wait_ns;             /**< ... or this long after the first is proven */
-    int dataless;                       /**< simulator at scale: no bytes, no hashing */
+    const struct tc_manifest *manifest;   /**< parsed, with a block-hash section; shared */
+    const uint8_t *sigblock;              /**< the signature block bytes */
+    size_t sigblock_len;                  /**< its length */
+    struct tc_proto_peer group;           /**< multicast group and port */
+    uint16_t mtu;                         /**< session MTU, 1280..9000 */
+    uint64_t rate_bps;                    /**< multicast pace, bit/s of wire bytes
+                                               (TC_PROTO_WIRE_OVERHEAD included) */
+    uint32_t fanout;                      /**< tree fan-out (children per parent), 1..32
+                                               (1 = a chain); with nodes_max the tree
+                                               must fit TC_WIRE_DEPTH_MAX levels */
+    uint32_t nodes_max;                   /**< node table size, 1..TC_SEEDER_NODES_MAX;
+                                               the per-node needs bitmap costs
+                                               nodes_max x chunk_count bits */
+    uint32_t min_nodes;                   /**< start the first round when this many are proven */
+    uint64_t start_wait_ns;               /**< ... or this long after the first is proven */
+    int dataless;                         /**< simulator at scale: no bytes, no hashing;
+                                               WELCOME digests are zero; a manifest
+                                               without seg_size gets one full block at
+                                               the MTU as segment */
     const struct tc_chunk_ops *chunk_ops; /**< hashing (NULL: tc_chunk_ops_default) */
-    struct tc_proto_limits limits;      /**< named limits (tc_proto_limits_default()) */
+    struct tc_proto_limits limits;        /**< named limits (tc_proto_limits_default()) */
 };
 
 /** Per-node state as the seeder sees it. */
@@ -89,21 +116,27 @@ struct tc_seeder_node_info {
 
 /** Counters (monotonic since tc_seeder_new()). */
 struct tc_seeder_stats {
-    uint64_t rx_dgrams;           /**< datagrams handed in */
-    uint64_t rx_bad;              /**< refused by the codec */
-    uint64_t rx_forged;           /**< wrong session, epoch, token or address: dropped */
-    uint64_t joins;               /**< JOINs accepted (WELCOME sent) */
-    uint64_t rejects;             /**< REJECTs sent */
-    uint64_t reports_rx;          /**< REPORTs accepted */
+    uint64_t rx_dgrams;            /**< datagrams handed in */
+    uint64_t rx_bad;               /**< refused by the codec */
+    uint64_t rx_forged;            /**< wrong session, epoch, token or address: dropped */
+    uint64_t joins;                /**< JOINs accepted (WELCOME sent) */
+    uint64_t rejects;              /**< REJECTs sent */
+    uint64_t reports_rx;           /**< REPORTs accepted */
     uint64_t reports_interval_max; /**< most REPORTs accepted in one report interval */
-    uint64_t mcast_blocks;        /**< DATA blocks multicast (rounds + re-multicast) */
-    uint64_t mcast_bytes;         /**< their payload bytes */
-    uint64_t remcast_blocks;      /**< of which re-multicast for correlated loss */
-    uint64_t repair_blocks;       /**< DATA blocks unicast to direct children */
-    uint64_t repair_bytes;        /**< their payload bytes */
-    uint64_t rounds;              /**< rounds started */
-    uint32_t nodes;               /**< nodes in the table (not FREE) */
-    uint32_t nodes_done;          /**< nodes that sent DONE (DONE or RELEASED) */
+    uint64_t mcast_blocks;         /**< DATA blocks multicast (rounds + re-multicast) */
+    uint64_t mcast_bytes;          /**< their payload bytes */
+    uint64_t remcast_blocks;       /**< of which re-multicast for correlated loss */
+    uint64_t repair_blocks;        /**< DATA blocks unicast to direct children */
+    uint64_t repair_bytes;         /**< their payload bytes */
+    uint64_t rounds;               /**< rounds started */
+    uint64_t reports_dropped;      /**< REPORTs from nodes that are not direct children */
+    uint64_t repair_reqs;          /**< REPAIR_REQs accepted */
+    uint64_t tx_dgrams;            /**< datagrams handed to send (blocks via send_blocks
+                                        counted one per block) */
+    uint64_t tx_errors;            /**< datagrams refused by send or the encoder (a node
+                                        address the wire cannot carry): not retried */
+    uint32_t nodes;                /**< nodes in the table (not FREE) */
+    uint32_t nodes_done;           /**< nodes that sent DONE (DONE or RELEASED) */
 };
 
 int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
@@ -116,7 +149,9 @@ void tc_seeder_free(struct tc_seeder *s);
 int tc_seeder_on_packet(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from,
                         const uint8_t *buf, size_t len);
 
-/** Run what is due at now (pacing, heartbeats, reports, start). */
+/** Run what is due at now (pacing, the first round's start, gathered
+ * repairs). Returns 0, or the fatal error that stopped the seeder (a chunk
+ * hash list that does not match the manifest: -EILSEQ, logged). */
 int tc_seeder_on_timer(struct tc_seeder *s, uint64_t now);
 
 /** Absolute time of the next tc_seeder_on_timer() call wanted, or
@@ -132,7 +167,8 @@ int tc_seeder_node(const struct tc_seeder *s, uint32_t index, struct tc_seeder_n
 uint64_t tc_seeder_session_id(const struct tc_seeder *s);
 uint32_t tc_seeder_epoch(const struct tc_seeder *s);
 
-/** True when every node in the table has been released. */
+/** True when at least one node was released and every proven node has been
+ * released (nodes still WELCOMED, never proven, do not hold the session). */
 int tc_seeder_finished(const struct tc_seeder *s);
 
 #endif /* TREECAST_SEEDER_H */

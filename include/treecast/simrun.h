@@ -6,6 +6,12 @@
  * manifest with stand-in hashes, no bytes: scale runs), scripted faults, and
  * the checks made on every node. Used by `treecast sim`, the scenario tests
  * (tests/unit/simrun_test.c) and `make soak`. No system calls.
+ *
+ * Nodes: 0 = the seeder, 1..nodes = the agents, nodes + 1 = the forger
+ * (cfg.forge). A node's address (struct tc_proto_peer) is {node,
+ * TC_SIMRUN_NODE_PORT} (the wire refuses port 0 for a node); the
+ * multicast group {TC_SIMRUN_GROUP_ADDR, TC_SIMRUN_GROUP_PORT} is simnet
+ * group 0. docs/simulator.md describes the glue and its checks.
  */
 #ifndef TREECAST_SIMRUN_H
 #define TREECAST_SIMRUN_H
@@ -18,67 +24,98 @@
 
 /** Most agents in one run. */
 #define TC_SIMRUN_NODES_MAX 65000u
+/** The session's multicast group: 239.0.0.1, port 7000 (simnet group 0). */
+#define TC_SIMRUN_GROUP_ADDR 0xEF000001u
+#define TC_SIMRUN_GROUP_PORT 7000u
+/** Every node's unicast control port. */
+#define TC_SIMRUN_NODE_PORT 7001u
+/** Default multicast pace as a fraction of the link rate. */
+#define TC_SIMRUN_RATE_FRACTION_DEFAULT 0.95
+/** Seeder: start the first round this long after the first node is proven, ns. */
+#define TC_SIMRUN_START_WAIT_NS 1000000000ull
+/** Mean length of a loss burst with cfg.burst (Gilbert-Elliott bad state), packets. */
+#define TC_SIMRUN_BURST_LEN 5u
+/** The forger sends one forged DATA and one forged control datagram per period, ns. */
+#define TC_SIMRUN_FORGE_PERIOD_NS 200000ull
+/** Wall clock (seconds since the epoch) the real trust check runs at. */
+#define TC_SIMRUN_NOW 1767312000LL
 
 struct tc_simrun_cfg {
-    uint64_t seed;         /**< every random draw of the run comes from it */
-    uint32_t nodes;        /**< agents (the seeder is extra), 1..TC_SIMRUN_NODES_MAX */
-    uint64_t image_size;   /**< raw image bytes */
-    double stored_ratio;   /**< stored / raw for non-zero chunks (dataless), 0 < r <= 1 */
-    uint32_t chunk_size;   /**< raw bytes per chunk (0: TC_CHUNK_SIZE_DEFAULT) */
-    int real;              /**< real bytes, hashes, inflate, signatures (else dataless) */
-    int per_packet;        /**< every DATA block a datagram (else batched trains) */
-    uint64_t link_bps;     /**< every node's link rate, both ways, bit/s */
-    uint64_t latency_ns;   /**< one-way link latency */
-    uint64_t disk_Bps;     /**< disk write rate, bytes/s (0: instant) */
-    double loss;           /**< per receiver, after replication (0..1) */
-    double shared_loss;    /**< on the seeder's uplink, before replication */
-    int burst;             /**< loss is bursty (Gilbert-Elliott, same mean) */
-    uint32_t fanout;       /**< tree fan-out (1 = a chain; 0: default) */
-    uint32_t mtu;          /**< 1500 or 9000 (0: 1500) */
-    uint32_t seg_size;     /**< integrity segment (0: one full block at the MTU) */
-    double rate_fraction;  /**< multicast pace as a fraction of link_bps (0: default) */
-    uint32_t late_nodes;   /**< this many agents start late ... */
-    uint64_t late_ns;      /**< ... at this time */
-    double held_fraction;  /**< every agent starts holding this share of the chunks */
-    int forge;             /**< an injector sends forged blocks and control all run */
-    uint64_t time_limit_ns; /**< give up at this virtual time (0: a generous default) */
-    int trace_log;         /**< pass core log lines to the log callback */
+    uint64_t seed;        /**< every random draw of the run comes from it */
+    uint32_t nodes;       /**< agents (the seeder is extra), 1..TC_SIMRUN_NODES_MAX */
+    uint64_t image_size;  /**< raw image bytes */
+    double stored_ratio;  /**< stored / raw for non-zero chunks (dataless), 0 < r <= 1 */
+    uint32_t chunk_size;  /**< raw bytes per chunk (0: TC_CHUNK_SIZE_DEFAULT) */
+    int real;             /**< real bytes, hashes, inflate, signatures (else dataless) */
+    int per_packet;       /**< every DATA block a datagram (else batched trains) */
+    uint64_t link_bps;    /**< every node's link rate, both ways, bit/s */
+    uint64_t latency_ns;  /**< one-way link latency */
+    uint64_t disk_Bps;    /**< disk write rate, bytes/s (0: instant) */
+    uint64_t queue_bytes; /**< every link's drop-tail queue, bytes (0: simnet's default, 256 KiB) */
+    double loss;          /**< per receiver, after replication (0..1) */
+    double shared_loss;   /**< on the seeder's uplink, before replication */
+    int burst;            /**< loss is bursty (Gilbert-Elliott, same mean) */
+    uint32_t fanout;      /**< tree fan-out (1 = a chain; 0: default) */
+    uint32_t mtu;         /**< 1500 or 9000 (0: 1500) */
+    uint32_t seg_size;    /**< integrity segment (0: one full block at the MTU) */
+    double rate_fraction; /**< multicast pace as a fraction of link_bps (0: default) */
+    uint32_t late_nodes;  /**< this many agents (the highest numbers) start late ... */
+    uint64_t late_ns;     /**< ... at this time */
+    double held_fraction; /**< every agent starts holding this share of the chunks
+                               (never chunk 0: it carries the in-progress marker) */
+    int forge;            /**< an injector sends forged blocks and control all run */
+    uint64_t time_limit_ns; /**< give up at this virtual time (0: 50 x floor + 60 s) */
+    int trace_log;          /**< pass core log lines to the log callback */
     void (*log)(void *ctx, const char *line); /**< optional sink for trace lines */
     void *log_ctx;                            /**< its context */
 };
 
 struct tc_simrun_result {
-    uint32_t nodes;              /**< agents */
-    uint32_t nodes_done;         /**< agents that reached RELEASED with byte-exact targets */
-    uint64_t first_done_ns;      /**< first agent's DONE acknowledged */
-    uint64_t median_done_ns;     /**< median */
-    uint64_t last_done_ns;       /**< last */
-    uint64_t floor_ns;           /**< wire bytes at the MTU / link, or disk bytes / disk rate */
-    double ratio;                /**< last_done / floor */
-    uint64_t stored_bytes;       /**< stored bytes of the image (chunks) */
-    uint64_t seeder_egress_bytes; /**< wire bytes on the seeder's uplink */
-    double seeder_egress_ratio;  /**< egress / stored */
-    uint64_t repair_bytes;       /**< payload bytes of unicast repair DATA (all parents) */
+    uint32_t nodes;                /**< agents */
+    uint32_t nodes_done;           /**< agents that reached RELEASED with byte-exact targets */
+    uint32_t nodes_failed;         /**< agents that stopped in FAILED */
+    uint64_t first_done_ns;        /**< first agent's DONE acknowledged */
+    uint64_t median_done_ns;       /**< median (of the agents acknowledged) */
+    uint64_t last_done_ns;         /**< last */
+    uint64_t floor_ns;             /**< wire bytes at the MTU / link, or disk bytes / disk rate */
+    double ratio;                  /**< last_done / floor */
+    uint64_t stored_bytes;         /**< stored bytes of the image (chunks) */
+    uint64_t seeder_egress_bytes;  /**< wire bytes on the seeder's uplink */
+    double seeder_egress_ratio;    /**< egress / stored */
+    uint64_t repair_bytes;         /**< payload bytes of unicast repair DATA (all parents) */
     uint64_t reports_interval_max; /**< most REPORTs reaching the seeder in one interval */
-    uint64_t forged_sent;        /**< datagrams the injector sent */
-    uint64_t segs_bad;           /**< segments refused by their hash (all agents) */
-    uint64_t violations;         /**< invariant violations (must be 0): written unverified,
-                                      written twice, wrong bytes, handoff without DONE_ACK */
-    char violation[256];         /**< the first one, described */
-    uint32_t *done_order;        /**< agent numbers in completion order (nodes entries,
-                                      owned: tc_simrun_result_free()) */
-    uint64_t *done_ns;           /**< per agent, DONE_ACK time (0 if never) */
-    uint64_t events;             /**< simulator events run */
-    uint64_t trace_hash;         /**< tc_sim_trace_hash() at the end */
-    double sim_wall_s;           /**< wall time of the run (filled by the caller) */
+    uint64_t forged_sent;          /**< datagrams the injector sent */
+    uint64_t segs_bad;             /**< segments refused by their hash (all agents) */
+    uint64_t violations;           /**< invariant violations (must be 0): written unverified,
+                                        written twice, wrong bytes, handoff without DONE_ACK */
+    char violation[256];           /**< the first one, described */
+    char failure[TC_ERR_MSG_MAX + 64]; /**< the first FAILED agent's error, or the run's error */
+    uint32_t *done_order;              /**< agent numbers (1..nodes) in completion order
+                                            (nodes_acked entries, owned: tc_simrun_result_free()) */
+    uint32_t nodes_acked;              /**< entries of done_order: agents whose DONE was acked */
+    uint64_t *done_ns;                 /**< done_ns[i - 1]: agent i's DONE_ACK time (0 if never) */
+    uint32_t *depth;                   /**< depth[i - 1]: agent i's depth in the tree at the end,
+                                            as the seeder sees it (1 = its child; 0 = unknown) */
+    uint64_t *chunk_lat_ns;            /**< chunk_lat_ns[i - 1]: agent i's mean time from a chunk's
+                                            first multicast block to the write of that chunk (the
+                                            chunks it wrote; 0 if none) */
+    uint64_t end_ns;                   /**< virtual time when the run stopped */
+    uint64_t timers_fired; /**< core timer wake-ups, all nodes (simnet's timers_fired) */
+    uint64_t events;       /**< simulator events run */
+    uint64_t trace_hash;   /**< tc_sim_trace_hash() at the end */
+    double sim_wall_s;     /**< wall time of the run (filled by the caller) */
 };
 
+/* Defaults: 1 agent, 64 MiB dataless image at ratio 0.5, 1 Gbit/s links,
+ * 50 us latency, 500 MB/s disks, no loss, seed 1. */
 void tc_simrun_cfg_default(struct tc_simrun_cfg *cfg);
 
-/** Run. 0 when the run completed (every agent done; violations may still
- * be non-zero: check them), -ETIMEDOUT when time_limit_ns passed first
- * (result filled with what happened), other negative errnos for bad
- * configuration (err names the option). */
+/** Run. 0 when the run completed (every agent RELEASED or FAILED; check
+ * nodes_done and violations), -ETIMEDOUT when time_limit_ns passed first
+ * (result filled with what happened), -ENOBUFS when a simulator pool ran
+ * out (a run that lost an event proves nothing), other negative errnos for
+ * bad configuration (err names the option). res must be freed with
+ * tc_simrun_result_free() whatever the return. */
 int tc_simrun(const struct tc_simrun_cfg *cfg, struct tc_simrun_result *res, struct tc_err *err);
 void tc_simrun_result_free(struct tc_simrun_result *res);
 

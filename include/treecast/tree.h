@@ -30,8 +30,9 @@
 
 #include "treecast/err.h"
 
-/** Smallest fan-out (children per parent): a binary tree (tree-only mode). */
-#define TC_TREE_FANOUT_MIN 2u
+/** Smallest fan-out (children per parent): 1 is a chain (each node serves the
+ * next), which tc_tree_new() allows only while it fits TC_TREE_DEPTH_MAX. */
+#define TC_TREE_FANOUT_MIN 1u
 /** Largest fan-out (children per parent). */
 #define TC_TREE_FANOUT_MAX 32u
 /** Fan-out for tree-only mode (pipelined unicast forwarding), children. */
@@ -46,7 +47,9 @@
  * Deepest node, levels below the seeder (its children are at depth 1): the
  * worst case is F = 2 with TC_TREE_NODES_MAX nodes, 16 levels of normal
  * nodes and one of slow leaves. tc_tree_depth_bound() gives the bound for a
- * given F and node count (3 for F = 16 up to 4,368 normal nodes).
+ * given F and node count (3 for F = 16 up to 4,368 normal nodes);
+ * tc_tree_new() refuses a fan-out and nodes_max whose bound exceeds this
+ * (a chain, F = 1, holds at most 16 nodes).
  */
 #define TC_TREE_DEPTH_MAX 17u
 /** Waiting slow nodes placed at the end of one operation, at most, nodes. */

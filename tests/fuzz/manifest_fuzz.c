@@ -33,9 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         raw += rl;
     }
     assert(raw == m->raw_size);
+    /* The block-hash section: both fields or neither, the list inside the bytes. */
+    assert((m->seg_size == 0) == (m->list_hash == NULL));
+    if (m->list_hash != NULL) {
+        assert(m->list_hash >= m->bytes);
+        assert((size_t)(m->list_hash - m->bytes) + (size_t)m->chunk_count * 32 <= m->len);
+    }
     tc_manifest_pin(m, pin, sizeof(pin));
     assert(tc_manifest_parse(m->bytes, m->len, &m2, NULL) == 0);
     assert(m2->chunk_count == m->chunk_count && m2->payload_len == m->payload_len);
+    assert(m2->seg_size == m->seg_size);
     tc_manifest_free(m2);
     tc_manifest_free(m);
     return 0;

@@ -12,6 +12,7 @@
 #include "treecast/be.h"
 #include "treecast/chunk.h"
 #include "treecast/manifest.h"
+#include "treecast/proto.h"
 
 /* From the spec. */
 #define OFF_VERSION 4
@@ -33,6 +34,12 @@
 #define OFF_RESERVED2 220
 #define HDR 256
 #define ENTRY 69
+/* Block-hash section (type 2): 8-byte section header, then body. */
+#define BH_SEG_SIZE 0
+#define BH_HASH_LEN 4
+#define BH_RESERVED 5
+#define BH_LIST 8
+#define SEG 1432
 
 static struct tu_image img;
 
@@ -446,6 +453,292 @@ static void test_build_checks(void **state)
     assert_null(m);
 }
 
+/* The segment hash list of chunk i's stored bytes in img (malloc'd, *len bytes). */
+static uint8_t *hash_list_of(const struct tu_image *im, uint32_t i, uint32_t seg, size_t *len)
+{
+    const struct tc_manifest_chunk *c = &im->m->chunks[i];
+    uint8_t *l;
+
+    *len = (size_t)tc_proto_nsegs(c->stored_len, seg) * 16;
+    l = malloc(*len ? *len : 1);
+    tc_proto_hash_list(NULL, im->payload + c->stored_off, c->stored_len, seg, l);
+    return l;
+}
+
+/* Build im's manifest again with a block-hash section of segment size seg. */
+static struct tc_manifest *build_with_lists(const struct tu_image *im, uint32_t seg,
+                                            uint8_t **lists_out)
+{
+    const struct tc_manifest *m = im->m;
+    struct tc_manifest_params p = {.name = m->name,
+                                   .version = m->version,
+                                   .raw_size = m->raw_size,
+                                   .chunk_size = m->chunk_size,
+                                   .created = m->created,
+                                   .not_after = m->not_after,
+                                   .seg_size = seg};
+    uint8_t *lists = malloc((size_t)m->chunk_count * 32);
+    struct tc_manifest *out = NULL;
+    struct tc_err e = {0};
+    uint32_t i;
+
+    for (i = 0; i < m->chunk_count; i++) {
+        size_t len;
+        uint8_t *l = hash_list_of(im, i, seg, &len);
+
+        tc_manifest_list_hash(l, len, lists + 32 * i);
+        free(l);
+    }
+    p.list_hash = lists;
+    assert_int_equal(
+        tc_manifest_build(&p, m->chunks, m->chunk_count, m->has_boot ? m->boot : NULL, &out, &e),
+        0);
+    *lists_out = lists;
+    return out;
+}
+
+static void test_block_hashes_roundtrip(void **state)
+{
+    struct tc_manifest *m, *m2;
+    struct tc_err e = {0};
+    uint8_t *lists, want[32], *sec;
+    uint32_t i;
+
+    (void)state;
+    /* No section in the default image. */
+    assert_int_equal(img.m->seg_size, 0);
+    assert_null(img.m->list_hash);
+
+    m = build_with_lists(&img, SEG, &lists);
+    assert_int_equal(m->seg_size, SEG);
+    assert_non_null(m->list_hash);
+    assert_int_equal(m->len, HDR + 6 * ENTRY + 8 + 8 + 6 * 32);
+    assert_int_equal(tc_get_be32(m->bytes + OFF_SECTIONS), 1);
+    sec = m->bytes + HDR + 6 * ENTRY;
+    assert_int_equal(tc_get_be16(sec), 2);     /* type */
+    assert_int_equal(tc_get_be16(sec + 2), 0); /* not critical */
+    assert_int_equal(tc_get_be32(sec + 4), 8 + 6 * 32);
+    assert_int_equal(tc_get_be32(sec + 8 + BH_SEG_SIZE), SEG);
+    assert_int_equal(sec[8 + BH_HASH_LEN], 16);
+    assert_memory_equal(sec + 8 + BH_RESERVED, "\0\0\0", 3);
+    assert_ptr_equal(m->list_hash, sec + 8 + BH_LIST);
+    assert_memory_equal(m->list_hash, lists, 6 * 32);
+    /* The spec's formula, by hand for chunk 1 (RAW, 65536 bytes: 46 segments). */
+    {
+        const struct tc_manifest_chunk *c = &m->chunks[1];
+        uint8_t hl[46 * 16], h[32];
+        unsigned k;
+
+        assert_int_equal(c->enc, TC_ENC_RAW);
+        for (k = 0; k < 46; k++) {
+            size_t n = k < 45 ? SEG : 65536 - 45 * SEG;
+
+            tc_sha256(img.payload + c->stored_off + (size_t)k * SEG, n, h);
+            memcpy(hl + 16 * k, h, 16);
+        }
+        tc_sha256(hl, sizeof(hl), want);
+        assert_memory_equal(m->list_hash + 32, want, 32);
+    }
+    /* ZERO chunks (0 and 3): SHA-256 of the empty string. */
+    tc_sha256("", 0, want);
+    assert_memory_equal(m->list_hash, want, 32);
+    assert_memory_equal(m->list_hash + 3 * 32, want, 32);
+    /* The image digest does not depend on the section. */
+    assert_memory_equal(m->image_digest, img.m->image_digest, 32);
+    /* parse(serialize) is the identity, list_hash points into the new copy. */
+    assert_int_equal(tc_manifest_parse(m->bytes, m->len, &m2, &e), 0);
+    assert_int_equal(m2->seg_size, SEG);
+    assert_ptr_equal(m2->list_hash, m2->bytes + HDR + 6 * ENTRY + 16);
+    assert_memory_equal(m2->bytes, m->bytes, m->len);
+    for (i = 0; i < m->chunk_count; i++) {
+        size_t len;
+        uint8_t *l = hash_list_of(&img, i, SEG, &len);
+
+        assert_int_equal(tc_manifest_check_list(m2, i, l, len, &e), 0);
+        free(l);
+    }
+    tc_manifest_free(m2);
+    tc_manifest_free(m);
+    free(lists);
+
+    /* The range's ends are accepted. */
+    m = build_with_lists(&img, 512, &lists);
+    assert_int_equal(m->seg_size, 512);
+    tc_manifest_free(m);
+    free(lists);
+    m = build_with_lists(&img, 8932, &lists);
+    assert_int_equal(m->seg_size, 8932);
+    tc_manifest_free(m);
+    free(lists);
+}
+
+static void test_block_hashes_with_boot(void **state)
+{
+    struct tu_image b;
+    struct tu_image_opts o = {.boot = 1, .raw_size = 300000, .chunk_size = 128 * 1024};
+    struct tc_manifest *m;
+    uint8_t *lists;
+    size_t bh;
+
+    (void)state;
+    tu_image_make(&b, &o);
+    m = build_with_lists(&b, SEG, &lists);
+    /* boot (type 1) then block hashes (type 2) */
+    assert_true(m->has_boot);
+    assert_int_equal(tc_get_be32(m->bytes + OFF_SECTIONS), 2);
+    bh = HDR + 3 * ENTRY + 8 + 120;
+    assert_int_equal(tc_get_be16(m->bytes + HDR + 3 * ENTRY), 1);
+    assert_int_equal(tc_get_be16(m->bytes + bh), 2);
+    assert_int_equal(m->len, bh + 16 + 3 * 32);
+    assert_ptr_equal(m->list_hash, m->bytes + bh + 16);
+    assert_int_equal(m->payload_len, b.m->payload_len);
+    tc_manifest_free(m);
+    free(lists);
+    tu_image_free(&b);
+}
+
+static void test_block_hashes_refused(void **state)
+{
+    struct tc_manifest *m;
+    uint8_t *lists, *b, *body;
+    size_t sec = HDR + 6 * ENTRY, len;
+
+    (void)state;
+    m = build_with_lists(&img, SEG, &lists);
+    len = m->len;
+    b = malloc(len + 1);
+    memcpy(b, m->bytes, len);
+    body = b + sec + 8;
+
+    tc_put_be32(body + BH_SEG_SIZE, 511);
+    expect_bad(b, len, -EBADMSG, "block-hash seg_size is 511, expected 512..8932", "");
+    tc_put_be32(body + BH_SEG_SIZE, 8933);
+    expect_bad(b, len, -EBADMSG, "block-hash seg_size is 8933, expected 512..8932", "");
+    tc_put_be32(body + BH_SEG_SIZE, 0);
+    expect_bad(b, len, -EBADMSG, "block-hash seg_size is 0", "");
+    tc_put_be32(body + BH_SEG_SIZE, SEG);
+    body[BH_HASH_LEN] = 32;
+    expect_bad(b, len, -EBADMSG, "block-hash hash_len is 32, expected 16", "");
+    body[BH_HASH_LEN] = 16;
+    body[BH_RESERVED + 2] = 1;
+    expect_bad(b, len, -EBADMSG, "block-hash reserved bytes are not zero", "");
+    body[BH_RESERVED + 2] = 0;
+    tc_put_be16(b + sec + 2, 1);
+    expect_bad(b, len, -EBADMSG, "block-hash section must not be marked critical", "");
+    tc_put_be16(b + sec + 2, 0);
+    /* A ZERO chunk's list hash is fixed. */
+    body[BH_LIST + 3 * 32 + 7] ^= 1;
+    expect_bad(b, len, -EBADMSG, "chunk 3: zero encoding, block-hash list_hash", "empty string");
+    body[BH_LIST + 3 * 32 + 7] ^= 1;
+    /* Truncated: one list hash byte short (body_len and the manifest agree). */
+    tc_put_be32(b + sec + 4, 8 + 6 * 32 - 1);
+    expect_bad(b, len - 1, -EBADMSG, "block-hash section is 199 bytes, expected 200", "6 chunks");
+    /* Extended: one byte more. */
+    tc_put_be32(b + sec + 4, 8 + 6 * 32 + 1);
+    b[len] = 0;
+    expect_bad(b, len + 1, -EBADMSG, "block-hash section is 201 bytes, expected 200", "");
+    /* Shorter than its own header. */
+    tc_put_be32(b + sec + 4, 5);
+    expect_bad(b, sec + 8 + 5, -EBADMSG, "block-hash section is 5 bytes, shorter than its 8-byte",
+               "");
+    /* Untouched, it parses. */
+    memcpy(b, m->bytes, len);
+    {
+        struct tc_manifest *m2;
+
+        assert_int_equal(tc_manifest_parse(b, len, &m2, NULL), 0);
+        tc_manifest_free(m2);
+    }
+    free(b);
+    tc_manifest_free(m);
+    free(lists);
+}
+
+static void test_check_list(void **state)
+{
+    struct tc_manifest_params p = {.name = img.m->name,
+                                   .version = img.m->version,
+                                   .raw_size = img.m->raw_size,
+                                   .chunk_size = img.m->chunk_size,
+                                   .created = img.m->created,
+                                   .not_after = img.m->not_after,
+                                   .seg_size = SEG};
+    struct tc_manifest *m, *bad = NULL;
+    struct tc_err e = {0};
+    uint8_t *lists, *l, empty[32];
+    size_t len;
+
+    (void)state;
+    m = build_with_lists(&img, SEG, &lists);
+    /* good: a RAW, a DEFLATE and a ZERO chunk */
+    l = hash_list_of(&img, 1, SEG, &len);
+    assert_int_equal(len, 46 * 16);
+    assert_int_equal(tc_manifest_check_list(m, 1, l, len, &e), 0);
+    /* bad: a flipped byte, one hash short, another chunk's list */
+    l[17] ^= 0x40;
+    TU_EXPECT_ERR(tc_manifest_check_list(m, 1, l, len, &e), -EILSEQ, &e,
+                  "chunk 1: SHA-256 of its hash list is", "block-hash section says");
+    tc_err_clear(&e);
+    l[17] ^= 0x40;
+    TU_EXPECT_ERR(tc_manifest_check_list(m, 1, l, len - 16, &e), -EILSEQ, &e,
+                  "chunk 1: hash list is 720 bytes, expected 736", "46 segments of 1432");
+    tc_err_clear(&e);
+    TU_EXPECT_ERR(tc_manifest_check_list(m, 4, l, len, &e), -EILSEQ, &e, "chunk 4");
+    tc_err_clear(&e);
+    free(l);
+    l = hash_list_of(&img, 2, SEG, &len);
+    assert_int_equal(m->chunks[2].enc, TC_ENC_DEFLATE);
+    assert_int_equal(tc_manifest_check_list(m, 2, l, len, &e), 0);
+    free(l);
+    assert_int_equal(tc_manifest_check_list(m, 0, empty, 0, &e), 0);
+    TU_EXPECT_ERR(tc_manifest_check_list(m, 0, empty, 16, &e), -EILSEQ, &e,
+                  "chunk 0: hash list is 16 bytes, expected 0");
+    tc_err_clear(&e);
+    TU_EXPECT_ERR(tc_manifest_check_list(m, 6, empty, 0, &e), -EINVAL, &e, "chunk 6", "6 chunks");
+    tc_err_clear(&e);
+    /* no section */
+    TU_EXPECT_ERR(tc_manifest_check_list(img.m, 1, empty, 0, &e), -ENOENT, &e,
+                  "no block-hash section");
+    tc_err_clear(&e);
+
+    /* A manifest built with a wrong list hash for chunk 1 is well-formed
+     * (nothing in the manifest alone can tell) but refuses the true list. */
+    lists[32 + 5] ^= 1;
+    p.list_hash = lists;
+    assert_int_equal(tc_manifest_build(&p, img.m->chunks, img.m->chunk_count, NULL, &bad, &e), 0);
+    l = hash_list_of(&img, 1, SEG, &len);
+    TU_EXPECT_ERR(tc_manifest_check_list(bad, 1, l, len, &e), -EILSEQ, &e, "chunk 1");
+    tc_err_clear(&e);
+    free(l);
+    l = hash_list_of(&img, 2, SEG, &len);
+    assert_int_equal(tc_manifest_check_list(bad, 2, l, len, &e), 0);
+    free(l);
+    tc_manifest_free(bad);
+    bad = NULL;
+
+    /* build refuses what it would not parse */
+    p.seg_size = 100;
+    TU_EXPECT_ERR(tc_manifest_build(&p, img.m->chunks, img.m->chunk_count, NULL, &bad, &e), -EINVAL,
+                  &e, "seg_size 100, expected 512..8932");
+    tc_err_clear(&e);
+    p.seg_size = SEG;
+    p.list_hash = NULL;
+    TU_EXPECT_ERR(tc_manifest_build(&p, img.m->chunks, img.m->chunk_count, NULL, &bad, &e), -EINVAL,
+                  &e, "without list hashes");
+    tc_err_clear(&e);
+    /* a ZERO chunk with a list hash other than SHA-256("") */
+    tc_sha256("", 0, empty);
+    assert_memory_equal(lists, empty, 32);
+    lists[0] ^= 1;
+    p.list_hash = lists;
+    TU_EXPECT_ERR(tc_manifest_build(&p, img.m->chunks, img.m->chunk_count, NULL, &bad, &e),
+                  -EBADMSG, &e, "chunk 0: zero encoding, block-hash list_hash");
+    tc_err_clear(&e);
+    assert_null(bad);
+    tc_manifest_free(m);
+    free(lists);
+}
+
 static void test_names_versions(void **state)
 {
     struct tc_err e = {0};
@@ -507,6 +800,10 @@ int main(void)
         cmocka_unit_test(test_chunk_entries),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_build_checks),
+        cmocka_unit_test(test_block_hashes_roundtrip),
+        cmocka_unit_test(test_block_hashes_with_boot),
+        cmocka_unit_test(test_block_hashes_refused),
+        cmocka_unit_test(test_check_list),
         cmocka_unit_test(test_names_versions),
         cmocka_unit_test(test_version_cmp),
         cmocka_unit_test(test_pin),

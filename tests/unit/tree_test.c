@@ -87,14 +87,31 @@ static void shadow_compare(const struct shadow *sh, const struct tc_tree *t, uin
 
 static void test_params(void **state)
 {
-    struct tc_tree_params p = {.nodes_max = 10, .fanout = 1, .catchup_max = 1};
+    struct tc_tree_params p = {.nodes_max = 10, .fanout = 0, .catchup_max = 1};
     struct tc_tree *t = NULL;
     struct tc_err e = {0};
 
     (void)state;
     assert_int_equal(tc_tree_new(&t, &p, &e), -EINVAL);
-    assert_non_null(strstr(e.msg, "fan-out 1"));
+    assert_non_null(strstr(e.msg, "fan-out 0"));
     tc_err_clear(&e);
+    /* a chain deeper than TC_TREE_DEPTH_MAX is refused, one that fits is not */
+    p.fanout = 1;
+    p.nodes_max = TC_TREE_DEPTH_MAX;
+    assert_int_equal(tc_tree_new(&t, &p, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "levels deep"));
+    tc_err_clear(&e);
+    p.nodes_max = TC_TREE_DEPTH_MAX - 1;
+    assert_int_equal(tc_tree_new(&t, &p, &e), 0);
+    tc_tree_free(t);
+    t = NULL;
+    /* the widest binary tree still fits */
+    p.fanout = 2;
+    p.nodes_max = TC_TREE_NODES_MAX;
+    assert_int_equal(tc_tree_new(&t, &p, &e), 0);
+    tc_tree_free(t);
+    t = NULL;
+    p.nodes_max = 10;
     p.fanout = TC_TREE_FANOUT_MAX + 1;
     assert_int_equal(tc_tree_new(&t, &p, &e), -EINVAL);
     p.fanout = 8;
@@ -323,6 +340,53 @@ static void test_errors(void **state)
     tc_tree_free(t);
 }
 
+static void random_run(uint64_t seed, uint32_t n, uint32_t f, uint32_t c, uint32_t ops,
+                       uint32_t check_every);
+
+/** Fan-out 1: a chain, each node the parent of the next; promotion keeps it a chain. */
+static void test_chain(void **state)
+{
+    const uint32_t n = TC_TREE_DEPTH_MAX - 1;
+    uint32_t i, kids[4], cnt;
+    const struct tc_tree_change *c;
+    struct tc_tree *t = make(n, 1, 1);
+
+    (void)state;
+    assert_int_equal(tc_tree_depth_bound(1, 8), 9);
+    assert_int_equal(tc_tree_depth_bound(1, 0), 0);
+    for (i = 0; i < 8; i++) {
+        assert_int_equal(tc_tree_add(t, i, TC_TREE_NORMAL), 0);
+        assert_int_equal(tc_tree_parent(t, i), i == 0 ? TC_TREE_ROOT : i - 1);
+        assert_int_equal(tc_tree_depth(t, i), i + 1);
+        c = tc_tree_changes(t, &cnt);
+        assert_int_equal(cnt, 1);
+        assert_int_equal(c[0].node, i);
+        assert_int_equal(c[0].new_parent, i == 0 ? TC_TREE_ROOT : i - 1);
+    }
+    check(t);
+    assert_int_equal(tc_tree_children(t, TC_TREE_ROOT, kids, 4), 1);
+    assert_int_equal(kids[0], 0);
+    assert_int_equal(tc_tree_children(t, 3, kids, 4), 1);
+    assert_int_equal(kids[0], 4);
+    assert_int_equal(tc_tree_children(t, 7, kids, 4), 0);
+    /* no other parent at any depth of a chain */
+    assert_int_equal(tc_tree_reparent(t, 5), -ENOENT);
+    /* node 3 dies: the last node (7) takes its place, between 2 and 4 */
+    assert_int_equal(tc_tree_remove(t, 3), 0);
+    check(t);
+    assert_int_equal(tc_tree_parent(t, 7), 2);
+    assert_int_equal(tc_tree_parent(t, 4), 7);
+    assert_int_equal(tc_tree_depth(t, 7), 4);
+    assert_int_equal(tc_tree_depth(t, 6), 7);
+    /* a slow node hangs under the end of the chain, the only place with room */
+    assert_int_equal(tc_tree_add(t, 9, TC_TREE_SLOW), 0);
+    assert_int_equal(tc_tree_parent(t, 9), 6);
+    assert_int_equal(tc_tree_depth(t, 9), 8);
+    check(t);
+    tc_tree_free(t);
+    random_run(RANDOM_SEED + 7, n, 1, 1, RANDOM_OPS / 4, 1);
+}
+
 /** One seeded random sequence of ops operations, checked after every check_every. */
 static void random_run(uint64_t seed, uint32_t n, uint32_t f, uint32_t c, uint32_t ops,
                        uint32_t check_every)
@@ -390,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_reparent),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_random_ops),
+        cmocka_unit_test(test_chain),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `treecast sim`: one simulated session (sim/simrun.c: the real seeder and
+ * agent cores on the simulated network), its timings against the floor,
+ * and the invariant checks. Deterministic: the same options and seed replay
+ * the same run. docs/tools.md and docs/simulator.md describe it.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "treecast/simrun.h"
+#include "treecast/tree.h"
+
+static const char sim_help[] =
+    "Usage: treecast sim --nodes N --image-size SIZE --stored-ratio R --link RATE\n"
+    "                    [--disk RATE] [--loss P] [--burst] [--fanout F] [--mtu M]\n"
+    "                    [--seed S] [--json] [more options below]\n"
+    "\n"
+    "Simulate one session: the real seeder and agent protocol cores on a simulated\n"
+    "switched Ethernet (one seeder, N agents, virtual time), and report when the\n"
+    "agents finished against the floor (the time the image's wire bytes need on one\n"
+    "link, or its raw bytes on one disk). Every agent's writes are checked: whole\n"
+    "chunks, each once, the first chunk last, DONE acknowledged before release; with\n"
+    "--real every byte is compared with the image. The same options and seed replay\n"
+    "the same run exactly.\n"
+    "\n"
+    "Options:\n"
+    "  --nodes N            agents (the seeder is extra), 1..65000\n"
+    "  --image-size SIZE    raw image bytes; suffixes K, M, G, T are powers of 1024\n"
+    "                       (\"10G\" = 10 GiB)\n"
+    "  --stored-ratio R     stored / raw bytes of every chunk, 0 < R <= 1 (dataless\n"
+    "                       runs; with --real the chunks are really compressed)\n"
+    "  --link RATE          every link's rate, both ways, bit/s; suffixes k, M, G are\n"
+    "                       powers of 1000 (\"1G\" = 1e9 bit/s)\n"
+    "  --disk RATE          every agent's disk write rate in BYTES/s, suffixes k, M, G\n"
+    "                       powers of 1000 (\"500M\" = 500 MB/s; default 500M; 0 = instant)\n"
+    "  --loss P             loss probability on every agent's downlink, 0 <= P < 1\n"
+    "  --burst              losses come in bursts (Gilbert-Elliott, mean burst 5\n"
+    "                       packets, same mean loss)\n"
+    "  --shared-loss P      loss on the seeder's uplink (every agent misses the packet)\n"
+    "  --fanout F           repair tree fan-out, 1..32 (1 = a chain; default 16)\n"
+    "  --mtu M              session MTU, 1280..9000 (default 1500)\n"
+    "  --seed S             the run's seed (default 1); printed, and printed again with\n"
+    "                       the replay command when the run fails\n"
+    "  --json               one JSON object instead of text\n"
+    "  --chunk-size SIZE    raw bytes per chunk, a power of two, 64K..4M (default 1M)\n"
+    "  --seg-size BYTES     integrity segment (default: a full DATA block at the MTU,\n"
+    "                       1432 at 1500)\n"
+    "  --real               real bytes: generated image, compression, SHA-256, a signed\n"
+    "                       manifest, the trust check (small images only: memory and\n"
+    "                       time grow with image x nodes); else dataless\n"
+    "  --per-packet         every DATA block its own simulated datagram (default: runs of\n"
+    "                       blocks as packet trains, the same arithmetic, faster)\n"
+    "  --late N@T           N agents start T seconds late (T a decimal, e.g. 16@1.5)\n"
+    "  --held F             every agent starts holding a random share F of the chunks\n"
+    "  --forge              an injector sends forged DATA and control all run (needs --real)\n"
+    "  --rate-fraction F    multicast pace as a share of --link (default 0.95)\n"
+    "  --latency US         one-way link latency, microseconds (default 50)\n"
+    "  --time-limit S       give up after S simulated seconds (default 50 x floor + 60)\n"
+    "  --queue SIZE         every link's drop-tail queue, bytes, K/M/G powers of 1024\n"
+    "                       (default 256K)\n"
+    "  --trace              print the cores' log lines with their virtual time (stderr)\n"
+    "  --help               this text\n"
+    "\n"
+    "Exit status: 0 when every agent finished byte-exact with no violation, 1\n"
+    "otherwise (with the seed that replays it), 2 for a usage error.\n";
+
+/** getopt_long codes of the long-only options. */
+enum sim_opt {
+    SIM_NODES = 0x100,
+    SIM_IMAGE_SIZE,
+    SIM_STORED_RATIO,
+    SIM_LINK,
+    SIM_DISK,
+    SIM_LOSS,
+    SIM_BURST,
+    SIM_SHARED_LOSS,
+    SIM_FANOUT,
+    SIM_MTU,
+    SIM_SEED,
+    SIM_JSON,
+    SIM_CHUNK_SIZE,
+    SIM_SEG_SIZE,
+    SIM_REAL,
+    SIM_PER_PACKET,
+    SIM_LATE,
+    SIM_HELD,
+    SIM_FORGE,
+    SIM_RATE_FRACTION,
+    SIM_LATENCY,
+    SIM_TIME_LIMIT,
+    SIM_TRACE,
+    SIM_QUEUE,
+};
+
+/**
+ * A size with an optional K, M, G or T suffix (powers of 1024, optionally
+ * followed by "iB" or "B"). 0 or -EINVAL.
+ */
+static int sim_parse_size(const char *s, uint64_t *out)
+{
+    unsigned long long v;
+    unsigned shift = 0;
+    char *end;
+
+    if (!s || !isdigit((unsigned char)s[0]))
+        return -EINVAL;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno)
+        return -EINVAL;
+    switch (toupper((unsigned char)*end)) {
+    case 'K':
+        shift = 10;
+        break;
+    case 'M':
+        shift = 20;
+        break;
+    case 'G':
+        shift = 30;
+        break;
+    case 'T':
+        shift = 40;
+        break;
+    default:
+        break;
+    }
+    if (shift) {
+        end++;
+        if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+            end += strlen(end);
+    }
+    if (*end || v > (UINT64_MAX >> shift))
+        return -EINVAL;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/**
+ * A rate with an optional k, M or G suffix (powers of 1000), decimals
+ * allowed ("2.5G"). 0 or -EINVAL.
+ */
+static int sim_parse_rate(const char *s, uint64_t *out)
+{
+    double v, mul = 1;
+    char *end;
+
+    if (!s || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
+        return -EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s)
+        return -EINVAL;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        mul = 1e3;
+        end++;
+        break;
+    case 'M':
+        mul = 1e6;
+        end++;
+        break;
+    case 'G':
+        mul = 1e9;
+        end++;
+        break;
+    default:
+        break;
+    }
+    if (*end || !(v >= 0) || v * mul > 1e15)
+        return -EINVAL;
+    *out = (uint64_t)(v * mul + 0.5);
+    return 0;
+}
+
+/** A decimal in [min, max]. 0 or -EINVAL. */
+static int sim_parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    double v;
+
+    if (!s || !*s)
+        return -EINVAL;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || *end || !(v >= min && v <= max))
+        return -EINVAL;
+    *out = v;
+    return 0;
+}
+
+/** Trace sink: one line to stderr. */
+static void sim_trace(void *ctx, const char *line)
+{
+    (void)ctx;
+    fprintf(stderr, "%s\n", line);
+}
+
+/** The replay command of this run (the options that matter, then the seed). */
+static void sim_replay(FILE *f, int argc, char **argv, uint64_t seed)
+{
+    int i;
+
+    fprintf(f, "replay: treecast sim");
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--seed") == 0) {
+            i++;
+            continue;
+        }
+        if (strncmp(argv[i], "--seed=", 7) == 0 || strcmp(argv[i], "--json") == 0)
+            continue;
+        fprintf(f, " %s", argv[i]);
+    }
+    fprintf(f, " --seed %llu\n", (unsigned long long)seed);
+}
+
+/** Seconds from ns. */
+static double sim_s(uint64_t ns)
+{
+    return (double)ns / 1e9;
+}
+
+/** The JSON form: stable keys (docs/tools.md). */
+static void sim_json(const struct tc_simrun_cfg *c, const struct tc_simrun_result *r, int rc)
+{
+    printf("{\n  \"seed\": %llu,\n", (unsigned long long)c->seed);
+    printf("  \"nodes\": %u,\n  \"nodes_done\": %u,\n  \"nodes_failed\": %u,\n", r->nodes,
+           r->nodes_done, r->nodes_failed);
+    printf("  \"first_done_s\": %.6f,\n  \"median_done_s\": %.6f,\n  \"last_done_s\": %.6f,\n",
+           sim_s(r->first_done_ns), sim_s(r->median_done_ns), sim_s(r->last_done_ns));
+    printf("  \"floor_s\": %.6f,\n  \"ratio\": %.4f,\n", sim_s(r->floor_ns), r->ratio);
+    printf("  \"stored_bytes\": %llu,\n  \"seeder_egress_bytes\": %llu,\n",
+           (unsigned long long)r->stored_bytes, (unsigned long long)r->seeder_egress_bytes);
+    printf("  \"seeder_egress_ratio\": %.4f,\n  \"repair_bytes\": %llu,\n", r->seeder_egress_ratio,
+           (unsigned long long)r->repair_bytes);
+    printf("  \"reports_interval_max\": %llu,\n  \"segs_bad\": %llu,\n  \"forged_sent\": %llu,\n",
+           (unsigned long long)r->reports_interval_max, (unsigned long long)r->segs_bad,
+           (unsigned long long)r->forged_sent);
+    printf("  \"violations\": %llu,\n  \"violation\": ", (unsigned long long)r->violations);
+    tc_cli_json_string(stdout, r->violation);
+    printf(",\n  \"failure\": ");
+    tc_cli_json_string(stdout, r->failure);
+    printf(",\n  \"timed_out\": %s,\n", rc == -ETIMEDOUT ? "true" : "false");
+    printf("  \"timers_fired\": %llu,\n", (unsigned long long)r->timers_fired);
+    printf("  \"end_s\": %.6f,\n  \"events\": %llu,\n  \"trace_hash\": \"%016llx\",\n",
+           sim_s(r->end_ns), (unsigned long long)r->events, (unsigned long long)r->trace_hash);
+    printf("  \"sim_wall_s\": %.3f\n}\n", r->sim_wall_s);
+}
+
+/** The text form. */
+static void sim_text(const struct tc_simrun_cfg *c, const struct tc_simrun_result *r)
+{
+    char stored[32], egress[32], repair[32];
+
+    (void)c;
+    printf("nodes done: %u/%u", r->nodes_done, r->nodes);
+    if (r->nodes_failed)
+        printf(" (%u failed)", r->nodes_failed);
+    printf("\n");
+    printf("done: first %.3f s, median %.3f s, last %.3f s\n", sim_s(r->first_done_ns),
+           sim_s(r->median_done_ns), sim_s(r->last_done_ns));
+    printf("floor: %.3f s; ratio last/floor %.3f\n", sim_s(r->floor_ns), r->ratio);
+    printf("seeder egress: %s for %s stored (ratio %.3f)\n",
+           tc_opts_human(r->seeder_egress_bytes, egress, sizeof(egress)),
+           tc_opts_human(r->stored_bytes, stored, sizeof(stored)), r->seeder_egress_ratio);
+    printf("repair bytes: %s\n", tc_opts_human(r->repair_bytes, repair, sizeof(repair)));
+    printf("reports per interval at the seeder: %llu max; bad segments: %llu",
+           (unsigned long long)r->reports_interval_max, (unsigned long long)r->segs_bad);
+    if (c->forge)
+        printf("; forged datagrams: %llu", (unsigned long long)r->forged_sent);
+    printf("\n");
+    printf("simulated: %.3f s, %llu events, trace %016llx; wall time %.3f s\n", sim_s(r->end_ns),
+           (unsigned long long)r->events, (unsigned long long)r->trace_hash, r->sim_wall_s);
+}
+
+/**
+ * `treecast sim`.
+ */
+int tc_cmd_sim(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"nodes", required_argument, NULL, SIM_NODES},
+        {"image-size", required_argument, NULL, SIM_IMAGE_SIZE},
+        {"stored-ratio", required_argument, NULL, SIM_STORED_RATIO},
+        {"link", required_argument, NULL, SIM_LINK},
+        {"disk", required_argument, NULL, SIM_DISK},
+        {"loss", required_argument, NULL, SIM_LOSS},
+        {"burst", no_argument, NULL, SIM_BURST},
+        {"shared-loss", required_argument, NULL, SIM_SHARED_LOSS},
+        {"fanout", required_argument, NULL, SIM_FANOUT},
+        {"mtu", required_argument, NULL, SIM_MTU},
+        {"seed", required_argument, NULL, SIM_SEED},
+        {"json", no_argument, NULL, SIM_JSON},
+        {"chunk-size", required_argument, NULL, SIM_CHUNK_SIZE},
+        {"seg-size", required_argument, NULL, SIM_SEG_SIZE},
+        {"real", no_argument, NULL, SIM_REAL},
+        {"per-packet", no_argument, NULL, SIM_PER_PACKET},
+        {"late", required_argument, NULL, SIM_LATE},
+        {"held", required_argument, NULL, SIM_HELD},
+        {"forge", no_argument, NULL, SIM_FORGE},
+        {"rate-fraction", required_argument, NULL, SIM_RATE_FRACTION},
+        {"latency", required_argument, NULL, SIM_LATENCY},
+        {"time-limit", required_argument, NULL, SIM_TIME_LIMIT},
+        {"trace", no_argument, NULL, SIM_TRACE},
+        {"queue", required_argument, NULL, SIM_QUEUE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = "sim";
+    struct tc_simrun_cfg cfg;
+    struct tc_simrun_result res;
+    struct timespec t0, t1;
+    struct tc_err err;
+    uint64_t u;
+    double d;
+    int json = 0, have_nodes = 0, have_size = 0, have_ratio = 0, have_link = 0, c, rc, code;
+    char *at;
+
+    tc_simrun_cfg_default(&cfg);
+    opterr = 0;
+    for (;;) {
+        c = getopt_long(argc, argv, ":h", longopts, NULL);
+        if (c == -1)
+            break;
+        switch (c) {
+        case SIM_NODES:
+            if (tc_opts_uint(optarg, 1, TC_SIMRUN_NODES_MAX, &u) < 0)
+                return tc_cli_usage(cmd, "--nodes '%s': expected 1..%u agents", optarg,
+                                    TC_SIMRUN_NODES_MAX);
+            cfg.nodes = (uint32_t)u;
+            have_nodes = 1;
+            break;
+        case SIM_IMAGE_SIZE:
+            if (sim_parse_size(optarg, &cfg.image_size) < 0 || cfg.image_size == 0)
+                return tc_cli_usage(cmd,
+                                    "--image-size '%s': expected bytes with an optional "
+                                    "K, M, G or T suffix (powers of 1024)",
+                                    optarg);
+            have_size = 1;
+            break;
+        case SIM_STORED_RATIO:
+            if (sim_parse_double(optarg, 1e-6, 1, &cfg.stored_ratio) < 0)
+                return tc_cli_usage(cmd, "--stored-ratio '%s': expected 0 < R <= 1", optarg);
+            have_ratio = 1;
+            break;
+        case SIM_LINK:
+            if (sim_parse_rate(optarg, &cfg.link_bps) < 0 || cfg.link_bps < 1000)
+                return tc_cli_usage(cmd,
+                                    "--link '%s': expected bit/s >= 1k with an optional "
+                                    "k, M or G suffix (powers of 1000)",
+                                    optarg);
+            have_link = 1;
+            break;
+        case SIM_DISK:
+            if (sim_parse_rate(optarg, &cfg.disk_Bps) < 0)
+                return tc_cli_usage(cmd,
+                                    "--disk '%s': expected bytes/s with an optional k, M "
+                                    "or G suffix (powers of 1000), 0 = instant",
+                                    optarg);
+            break;
+        case SIM_LOSS:
+            if (sim_parse_double(optarg, 0, 0.999, &cfg.loss) < 0)
+                return tc_cli_usage(cmd, "--loss '%s': expected a probability 0 <= P < 1", optarg);
+            break;
+        case SIM_BURST:
+            cfg.burst = 1;
+            break;
+        case SIM_SHARED_LOSS:
+            if (sim_parse_double(optarg, 0, 0.999, &cfg.shared_loss) < 0)
+                return tc_cli_usage(cmd, "--shared-loss '%s': expected a probability 0 <= P < 1",
+                                    optarg);
+            break;
+        case SIM_FANOUT:
+            if (tc_opts_uint(optarg, 1, TC_TREE_FANOUT_MAX, &u) < 0)
+                return tc_cli_usage(cmd, "--fanout '%s': expected 1..%u", optarg,
+                                    TC_TREE_FANOUT_MAX);
+            cfg.fanout = (uint32_t)u;
+            break;
+        case SIM_MTU:
+            if (tc_opts_uint(optarg, TC_WIRE_MTU_MIN, TC_WIRE_MTU_MAX, &u) < 0)
+                return tc_cli_usage(cmd, "--mtu '%s': expected %u..%u", optarg, TC_WIRE_MTU_MIN,
+                                    TC_WIRE_MTU_MAX);
+            cfg.mtu = (uint32_t)u;
+            break;
+        case SIM_SEED:
+            if (tc_opts_uint(optarg, 0, UINT64_MAX, &cfg.seed) < 0)
+                return tc_cli_usage(cmd, "--seed '%s': expected an unsigned decimal", optarg);
+            break;
+        case SIM_JSON:
+            json = 1;
+            break;
+        case SIM_CHUNK_SIZE:
+            if (sim_parse_size(optarg, &u) < 0 || u < TC_CHUNK_SIZE_MIN ||
+                u > TC_CHUNK_SIZE_WIRE_MAX || (u & (u - 1)))
+                return tc_cli_usage(cmd, "--chunk-size '%s': expected a power of two, 64K..4M",
+                                    optarg);
+            cfg.chunk_size = (uint32_t)u;
+            break;
+        case SIM_SEG_SIZE:
+            if (tc_opts_uint(optarg, TC_WIRE_SEG_SIZE_MIN, TC_WIRE_SEG_SIZE_MAX, &u) < 0)
+                return tc_cli_usage(cmd, "--seg-size '%s': expected %u..%u bytes", optarg,
+                                    TC_WIRE_SEG_SIZE_MIN, TC_WIRE_SEG_SIZE_MAX);
+            cfg.seg_size = (uint32_t)u;
+            break;
+        case SIM_REAL:
+            cfg.real = 1;
+            break;
+        case SIM_PER_PACKET:
+            cfg.per_packet = 1;
+            break;
+        case SIM_LATE:
+            at = strchr(optarg, '@');
+            if (!at || at == optarg)
+                return tc_cli_usage(cmd, "--late '%s': expected N@SECONDS (e.g. 16@1.5)", optarg);
+            *at = '\0';
+            rc = tc_opts_uint(optarg, 1, TC_SIMRUN_NODES_MAX, &u);
+            *at = '@';
+            if (rc < 0 || sim_parse_double(at + 1, 0, 1e6, &d) < 0)
+                return tc_cli_usage(cmd, "--late '%s': expected N@SECONDS (e.g. 16@1.5)", optarg);
+            cfg.late_nodes = (uint32_t)u;
+            cfg.late_ns = (uint64_t)(d * 1e9);
+            break;
+        case SIM_HELD:
+            if (sim_parse_double(optarg, 0, 0.999, &cfg.held_fraction) < 0)
+                return tc_cli_usage(cmd, "--held '%s': expected a share 0 <= F < 1", optarg);
+            break;
+        case SIM_FORGE:
+            cfg.forge = 1;
+            break;
+        case SIM_RATE_FRACTION:
+            if (sim_parse_double(optarg, 0.001, 1, &cfg.rate_fraction) < 0)
+                return tc_cli_usage(cmd, "--rate-fraction '%s': expected 0 < F <= 1", optarg);
+            break;
+        case SIM_LATENCY:
+            if (sim_parse_double(optarg, 0, 1e7, &d) < 0)
+                return tc_cli_usage(cmd, "--latency '%s': expected microseconds", optarg);
+            cfg.latency_ns = (uint64_t)(d * 1e3);
+            break;
+        case SIM_TIME_LIMIT:
+            if (sim_parse_double(optarg, 0.001, 1e9, &d) < 0)
+                return tc_cli_usage(cmd, "--time-limit '%s': expected seconds > 0", optarg);
+            cfg.time_limit_ns = (uint64_t)(d * 1e9);
+            break;
+        case SIM_QUEUE:
+            if (sim_parse_size(optarg, &cfg.queue_bytes) < 0 || cfg.queue_bytes < 2048)
+                return tc_cli_usage(cmd,
+                                    "--queue '%s': expected bytes >= 2K with an optional "
+                                    "K, M or G suffix (powers of 1024)",
+                                    optarg);
+            break;
+        case SIM_TRACE:
+            cfg.trace_log = 1;
+            cfg.log = sim_trace;
+            break;
+        case 'h':
+            fputs(sim_help, stdout);
+            return TC_EXIT_OK;
+        default:
+            return tc_cli_bad_option(cmd, argv, c);
+        }
+    }
+    if (optind < argc)
+        return tc_cli_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (!have_nodes)
+        return tc_cli_usage(cmd, "--nodes N is required");
+    if (!have_size)
+        return tc_cli_usage(cmd, "--image-size SIZE is required");
+    if (!have_ratio && !cfg.real)
+        return tc_cli_usage(cmd, "--stored-ratio R is required (or --real)");
+    if (!have_link)
+        return tc_cli_usage(cmd, "--link RATE is required");
+    if (cfg.late_nodes >= cfg.nodes)
+        return tc_cli_usage(cmd, "--late %u: must be fewer than --nodes %u", cfg.late_nodes,
+                            cfg.nodes);
+    if (cfg.forge && !cfg.real)
+        return tc_cli_usage(cmd, "--forge needs --real (forged blocks are caught by real hashes)");
+    if (!json)
+        printf("seed: %llu\n", (unsigned long long)cfg.seed);
+    fflush(stdout);
+    tc_err_clear(&err);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    rc = tc_simrun(&cfg, &res, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    res.sim_wall_s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc == -EINVAL) {
+        /* a configuration the checks above let through (the cores' own limits) */
+        tc_simrun_result_free(&res);
+        return tc_cli_usage(cmd, "%s", err.msg);
+    }
+    if (rc < 0 && res.events == 0) {
+        tc_simrun_result_free(&res);
+        return tc_cli_fail(cmd, rc, TC_PHASE_OTHER, &err);
+    }
+    if (json)
+        sim_json(&cfg, &res, rc);
+    else
+        sim_text(&cfg, &res); /* after the seed line printed before the run */
+    code = TC_EXIT_OK;
+    if (rc < 0 || res.nodes_done != res.nodes || res.violations != 0) {
+        if (rc < 0)
+            tc_cli_error(cmd, "%s", err.msg);
+        if (res.violations)
+            tc_cli_error(cmd, "%llu violation(s); first: %s", (unsigned long long)res.violations,
+                         res.violation);
+        if (res.failure[0])
+            tc_cli_error(cmd, "%s", res.failure);
+        tc_cli_error(cmd, "%u of %u agents finished byte-exact (seed %llu)", res.nodes_done,
+                     res.nodes, (unsigned long long)cfg.seed);
+        sim_replay(stderr, argc, argv, cfg.seed);
+        code = TC_EXIT_INTERNAL;
+    }
+    tc_simrun_result_free(&res);
+    return code;
+}

@@ -1,0 +1,1556 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for lib/seeder.c: a small real image built in memory, a fake
+ * ops table that records every datagram (decoded here with tc_wire_decode)
+ * and encoded datagrams driving the seeder on a virtual clock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "treecast/chunk.h"
+#include "treecast/crypto.h"
+#include "treecast/manifest.h"
+#include "treecast/proto.h"
+#include "treecast/seeder.h"
+#include "treecast/wire.h"
+
+/** Image geometry: 8 chunks of 64 KiB raw, the last one shorter. */
+#define IMG_CHUNKS 8u
+#define IMG_CHUNK_SIZE TC_CHUNK_SIZE_MIN
+#define IMG_RAW_SIZE (IMG_CHUNKS * IMG_CHUNK_SIZE - 5000u)
+/** Segment size: two segments per full block at MTU 1500. */
+#define SEG 716u
+/** Session MTU and the full block it gives. */
+#define MTU 1500u
+#define BLOCK 1432u
+/** Records kept, datagrams. */
+#define REC_MAX 4096u
+/** Multicast group. */
+#define GROUP_ADDR 0xef000001u
+#define GROUP_PORT 7000u
+/** Milliseconds in ns. */
+#define MS 1000000ull
+
+/** One recorded datagram, or one block of a send_blocks run. */
+struct rec {
+    uint64_t t;                     /**< virtual time it left */
+    struct tc_proto_peer to;        /**< destination */
+    size_t len;                     /**< datagram length (0 for a send_blocks block) */
+    uint8_t buf[TC_WIRE_DGRAM_MAX]; /**< datagram */
+    int from_blocks;                /**< came through send_blocks */
+    uint8_t object;                 /**< send_blocks: object */
+    uint32_t index, offset, blen;   /**< send_blocks: index, offset, length */
+    int unicast;                    /**< send_blocks: unicast */
+    uint64_t token;                 /**< send_blocks: token */
+    const uint8_t *payload;         /**< send_blocks: payload (borrowed) */
+};
+
+/** The test image. */
+struct image {
+    uint8_t *raw;                /**< raw bytes */
+    uint8_t *stored[IMG_CHUNKS]; /**< stored bytes per chunk */
+    struct tc_manifest *m;       /**< manifest with a block-hash section */
+    uint8_t sig[200];            /**< a stand-in signature block */
+};
+
+/** Fake environment. */
+struct env {
+    uint64_t now;        /**< virtual time */
+    struct tu_prng prng; /**< ops->random */
+    struct rec *rec;     /**< REC_MAX records */
+    uint32_t nrec;       /**< records used */
+    uint64_t ndgrams;    /**< datagrams (or blocks) seen, including unrecorded */
+    uint64_t wire_bytes; /**< UDP payload + TC_PROTO_WIRE_OVERHEAD of all of them */
+    struct image *img;   /**< the image (chunk_bytes) */
+    char lastlog[4096];  /**< last log line */
+    int nlogs;           /**< log lines */
+};
+
+static struct image img;
+
+static void rec_add(struct env *e, struct tc_proto_peer to, const uint8_t *buf, size_t len)
+{
+    e->ndgrams++;
+    e->wire_bytes += len + TC_PROTO_WIRE_OVERHEAD;
+    if (e->nrec == REC_MAX)
+        return;
+    memset(&e->rec[e->nrec], 0, offsetof(struct rec, buf));
+    e->rec[e->nrec].t = e->now;
+    e->rec[e->nrec].to = to;
+    e->rec[e->nrec].len = len;
+    memcpy(e->rec[e->nrec].buf, buf, len);
+    e->nrec++;
+}
+
+static int op_send(void *ctx, const struct tc_proto_dgram *d, size_t n)
+{
+    struct env *e = ctx;
+    size_t i;
+
+    assert_true(n >= 1 && n <= TC_SEEDER_BATCH_MAX);
+    for (i = 0; i < n; i++)
+        rec_add(e, d[i].to, d[i].buf, d[i].len);
+    return (int)n;
+}
+
+static int op_send_blocks(void *ctx, const struct tc_proto_blocks *b)
+{
+    struct env *e = ctx;
+    uint32_t j, off = b->offset, len;
+
+    assert_true(b->nblocks >= 1 && b->nblocks <= TC_PROTO_TRAIN_BLOCKS_MAX);
+    for (j = 0; j < b->nblocks; j++) {
+        len = j + 1 < b->nblocks ? b->block_len : b->offset + b->total_len - off;
+        assert_true(len >= 1 && len <= b->block_len);
+        e->ndgrams++;
+        e->wire_bytes += TC_WIRE_HDR_LEN + TC_WIRE_DATA_HDR_LEN + len + TC_PROTO_WIRE_OVERHEAD;
+        if (e->nrec < REC_MAX) {
+            struct rec *r = &e->rec[e->nrec++];
+
+            memset(r, 0, offsetof(struct rec, buf));
+            r->t = e->now;
+            r->to = b->peer;
+            r->from_blocks = 1;
+            r->object = b->object;
+            r->index = b->index;
+            r->offset = off;
+            r->blen = len;
+            r->unicast = b->unicast;
+            r->token = b->token;
+            r->payload = b->payload ? b->payload + (off - b->offset) : NULL;
+        }
+        off += len;
+    }
+    return 0;
+}
+
+static const uint8_t *op_chunk_bytes(void *ctx, uint32_t index)
+{
+    struct env *e = ctx;
+
+    return index < IMG_CHUNKS ? e->img->stored[index] : NULL;
+}
+
+static uint64_t op_random(void *ctx)
+{
+    return tu_prng_next(&((struct env *)ctx)->prng);
+}
+
+static void op_log(void *ctx, int level, const char *msg)
+{
+    struct env *e = ctx;
+
+    (void)level;
+    snprintf(e->lastlog, sizeof(e->lastlog), "%s", msg);
+    e->nlogs++;
+}
+
+static const struct tc_seeder_ops ops_dgram = {
+    .send = op_send,
+    .chunk_bytes = op_chunk_bytes,
+    .random = op_random,
+    .log = op_log,
+};
+
+static const struct tc_seeder_ops ops_blocks = {
+    .send = op_send,
+    .send_blocks = op_send_blocks,
+    .chunk_bytes = op_chunk_bytes,
+    .random = op_random,
+    .log = op_log,
+};
+
+static const struct tc_seeder_ops ops_dataless = {
+    .send = op_send,
+    .random = op_random,
+    .log = op_log,
+};
+
+/** Build the image once: chunks 1 and 4 ZERO, 0, 3, 6 RAW, the rest DEFLATE. */
+static int image_setup(void **state)
+{
+    struct tc_manifest_chunk chunks[IMG_CHUNKS];
+    struct tc_manifest_params p;
+    uint8_t list_hash[IMG_CHUNKS * TC_SHA256_LEN];
+    struct tu_prng prng;
+    struct tc_err err = {0};
+    uint32_t i, j;
+
+    (void)state;
+    img.raw = calloc(1, IMG_CHUNKS * IMG_CHUNK_SIZE);
+    assert_non_null(img.raw);
+    tu_prng_seed(&prng, 42);
+    for (i = 0; i < IMG_CHUNKS; i++) {
+        uint8_t *raw = img.raw + (size_t)i * IMG_CHUNK_SIZE;
+        size_t rl = i + 1 < IMG_CHUNKS ? IMG_CHUNK_SIZE : IMG_RAW_SIZE - i * IMG_CHUNK_SIZE;
+        enum tc_enc enc;
+        size_t sl;
+        uint8_t *hl;
+
+        if (i % 3 == 0)
+            tu_prng_fill(&prng, raw, rl);
+        else if (i != 1 && i != 4)
+            for (j = 0; j < rl; j++)
+                raw[j] = (uint8_t)("treecast seeder test "[j % 21] + (j / 4096) % 3);
+        img.stored[i] = malloc(rl);
+        assert_non_null(img.stored[i]);
+        assert_int_equal(
+            tc_chunk_encode(raw, rl, TC_CHUNK_LEVEL_DEFAULT, img.stored[i], &enc, &sl, &err), 0);
+        memset(&chunks[i], 0, sizeof(chunks[i]));
+        chunks[i].stored_len = (uint32_t)sl;
+        chunks[i].enc = (uint8_t)enc;
+        tc_sha256(img.stored[i], sl, chunks[i].stored_hash);
+        tc_sha256(raw, rl, chunks[i].raw_hash);
+        hl = malloc(tc_proto_nsegs(sl, SEG) * TC_WIRE_SEG_HASH_LEN + 1);
+        tc_proto_hash_list(NULL, img.stored[i], sl, SEG, hl);
+        tc_manifest_list_hash(hl, tc_proto_nsegs(sl, SEG) * TC_WIRE_SEG_HASH_LEN,
+                              list_hash + i * TC_SHA256_LEN);
+        free(hl);
+    }
+    assert_int_equal(chunks[1].enc, TC_ENC_ZERO);
+    assert_int_equal(chunks[4].enc, TC_ENC_ZERO);
+    assert_int_equal(chunks[0].enc, TC_ENC_RAW);
+    assert_int_equal(chunks[2].enc, TC_ENC_DEFLATE);
+    memset(&p, 0, sizeof(p));
+    p.name = "demo";
+    p.version = "1.0";
+    p.raw_size = IMG_RAW_SIZE;
+    p.chunk_size = IMG_CHUNK_SIZE;
+    p.created = TU_CREATED;
+    p.not_after = TU_NOT_AFTER;
+    p.seg_size = SEG;
+    p.list_hash = list_hash;
+    assert_int_equal(tc_manifest_build(&p, chunks, IMG_CHUNKS, NULL, &img.m, &err), 0);
+    assert_int_equal(img.m->seg_size, SEG);
+    for (i = 0; i < sizeof(img.sig); i++)
+        img.sig[i] = (uint8_t)(i * 13 + 5);
+    return 0;
+}
+
+static int image_teardown(void **state)
+{
+    uint32_t i;
+
+    (void)state;
+    for (i = 0; i < IMG_CHUNKS; i++)
+        free(img.stored[i]);
+    tc_manifest_free(img.m);
+    free(img.raw);
+    return 0;
+}
+
+/** A fixture: environment and seeder. */
+struct fx {
+    struct env e;             /**< fake environment */
+    struct tc_seeder *s;      /**< the seeder */
+    struct tc_seeder_cfg cfg; /**< its configuration */
+    uint64_t token[64];       /**< node k's token (from its WELCOME) */
+    uint32_t index[64];       /**< node k's index */
+    uint32_t hb_seq[64];      /**< node k's heartbeat seq */
+};
+
+static void cfg_default(struct tc_seeder_cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->manifest = img.m;
+    c->sigblock = img.sig;
+    c->sigblock_len = sizeof(img.sig);
+    c->group.addr = GROUP_ADDR;
+    c->group.port = GROUP_PORT;
+    c->mtu = MTU;
+    c->rate_bps = 100000000;
+    c->fanout = 2;
+    c->nodes_max = 64;
+    c->min_nodes = 1;
+    c->start_wait_ns = 1000 * MS;
+    tc_proto_limits_default(&c->limits);
+}
+
+static void fx_open(struct fx *f, const struct tc_seeder_cfg *cfg, const struct tc_seeder_ops *ops)
+{
+    struct tc_err err = {0};
+    int rc;
+
+    memset(f, 0, sizeof(*f));
+    f->e.rec = calloc(REC_MAX, sizeof(struct rec));
+    assert_non_null(f->e.rec);
+    f->e.img = &img;
+    f->e.now = 1000;
+    tu_prng_seed(&f->e.prng, 7);
+    f->cfg = *cfg;
+    rc = tc_seeder_new(&f->s, &f->cfg, ops, &f->e, f->e.now, &err);
+    if (rc)
+        fail_msg("tc_seeder_new: %s", err.msg);
+}
+
+static void fx_close(struct fx *f)
+{
+    tc_seeder_free(f->s);
+    free(f->e.rec);
+}
+
+/** Node k's address. */
+static struct tc_proto_peer addr_of(uint32_t k)
+{
+    struct tc_proto_peer p = {.addr = 0x0a000001u + k, .port = (uint16_t)(9000 + k)};
+
+    return p;
+}
+
+/** Encode msg and hand it to the seeder from `from`. */
+static void deliver(struct fx *f, const struct tc_wire_msg *msg, struct tc_proto_peer from)
+{
+    uint8_t buf[TC_WIRE_DGRAM_MAX];
+    int n = tc_wire_encode(msg, buf, sizeof(buf));
+
+    assert_true(n > 0);
+    assert_int_equal(tc_seeder_on_packet(f->s, f->e.now, from, buf, (size_t)n), 0);
+}
+
+/** A JOIN of node k. */
+static void join_msg(struct tc_wire_msg *m, uint32_t k)
+{
+    memset(m, 0, sizeof(*m));
+    m->hdr.type = TC_WIRE_JOIN;
+    m->u.join.node_id[0] = 0x02;
+    m->u.join.node_id[5] = (uint8_t)(k + 1);
+    m->u.join.node_id[4] = (uint8_t)((k + 1) >> 8);
+    m->u.join.mtu = MTU;
+    m->u.join.nonce = 0x1000 + k;
+    m->u.join.disk_size = IMG_RAW_SIZE;
+    m->u.join.name_len = 4;
+    memcpy(m->u.join.name, "demo", 4);
+}
+
+/** Decode record i (must be a datagram). */
+static void rec_decode(const struct fx *f, uint32_t i, struct tc_wire_msg *m)
+{
+    assert_true(i < f->e.nrec);
+    assert_false(f->e.rec[i].from_blocks);
+    assert_int_equal(tc_wire_decode(f->e.rec[i].buf, f->e.rec[i].len, m), 0);
+}
+
+/** The last datagram of this type to `to` at or after record `from`; -1 if none. */
+static int find_msg(const struct fx *f, uint32_t from, uint8_t type, struct tc_proto_peer to,
+                    struct tc_wire_msg *m)
+{
+    int i, found = -1;
+
+    for (i = (int)from; i < (int)f->e.nrec; i++) {
+        const struct rec *r = &f->e.rec[i];
+
+        if (r->from_blocks || r->to.addr != to.addr || r->to.port != to.port)
+            continue;
+        if (tc_wire_decode(r->buf, r->len, m) == 0 && m->hdr.type == type)
+            found = i;
+    }
+    if (found >= 0)
+        rec_decode(f, (uint32_t)found, m);
+    return found;
+}
+
+/** Count datagrams of this type at or after record from. */
+static uint32_t count_type(const struct fx *f, uint32_t from, uint8_t type)
+{
+    struct tc_wire_msg m;
+    uint32_t i, n = 0;
+
+    for (i = from; i < f->e.nrec; i++)
+        if (!f->e.rec[i].from_blocks && tc_wire_decode(f->e.rec[i].buf, f->e.rec[i].len, &m) == 0 &&
+            m.hdr.type == type)
+            n++;
+    return n;
+}
+
+/** Node k joins: JOIN then WELCOME, whose token and index are kept. */
+static void node_join(struct fx *f, uint32_t k)
+{
+    struct tc_wire_msg m, w;
+    uint32_t mark = f->e.nrec;
+
+    join_msg(&m, k);
+    deliver(f, &m, addr_of(k));
+    assert_true(find_msg(f, mark, TC_WIRE_WELCOME, addr_of(k), &w) >= 0);
+    f->token[k] = w.hdr.token;
+    f->index[k] = w.u.welcome.node_index;
+}
+
+/** A message from node k with its header filled. */
+static void node_hdr(struct fx *f, struct tc_wire_msg *m, uint32_t k, uint8_t type)
+{
+    memset(m, 0, sizeof(*m));
+    m->hdr.type = type;
+    m->hdr.session_id = tc_seeder_session_id(f->s);
+    m->hdr.epoch = tc_seeder_epoch(f->s);
+    m->hdr.token = f->token[k];
+}
+
+/** Node k sends a HEARTBEAT (the first one proves its address). */
+static void node_hb(struct fx *f, uint32_t k)
+{
+    struct tc_wire_msg m;
+
+    node_hdr(f, &m, k, TC_WIRE_HEARTBEAT);
+    m.u.heartbeat.seq = ++f->hb_seq[k];
+    m.u.heartbeat.state = TC_WIRE_STATE_RECEIVING;
+    m.u.heartbeat.time_ns = f->e.now;
+    deliver(f, &m, addr_of(k));
+}
+
+/** Run on_timer at every deadline up to `until`. */
+static void run_until(struct fx *f, uint64_t until)
+{
+    uint64_t d;
+    int guard = 0;
+
+    for (;;) {
+        d = tc_seeder_next_deadline(f->s);
+        if (d == TC_PROTO_NEVER || d > until)
+            break;
+        if (d > f->e.now)
+            f->e.now = d;
+        assert_int_equal(tc_seeder_on_timer(f->s, f->e.now), 0);
+        assert_true(++guard < 10000000);
+    }
+    if (f->e.now < until)
+        f->e.now = until;
+}
+
+/** One block as sent: (object, index, offset, len, payload, unicast, token, to). */
+struct blk {
+    uint8_t object;
+    uint32_t index, offset, len;
+    const uint8_t *payload;
+    int unicast;
+    uint64_t token;
+    struct tc_proto_peer to;
+};
+
+/** Record i as a block; 0 if it is not DATA. */
+static int rec_block(const struct fx *f, uint32_t i, struct blk *b, struct tc_wire_msg *m)
+{
+    const struct rec *r = &f->e.rec[i];
+
+    if (r->from_blocks) {
+        b->object = r->object;
+        b->index = r->index;
+        b->offset = r->offset;
+        b->len = r->blen;
+        b->payload = r->payload;
+        b->unicast = r->unicast;
+        b->token = r->token;
+        b->to = r->to;
+        return 1;
+    }
+    assert_int_equal(tc_wire_decode(r->buf, r->len, m), 0);
+    if (m->hdr.type != TC_WIRE_DATA)
+        return 0;
+    b->object = m->u.data.object;
+    b->index = m->u.data.index;
+    b->offset = m->u.data.offset;
+    b->len = m->u.data.len;
+    b->payload = m->u.data.payload;
+    b->unicast = (m->hdr.flags & TC_WIRE_DATA_F_UNICAST) != 0;
+    b->token = m->hdr.token;
+    b->to = r->to;
+    return 1;
+}
+
+/** The bytes object (object, index) must have. */
+static void expected_obj(uint8_t object, uint32_t index, const uint8_t **bytes, uint32_t *len,
+                         uint8_t **owned)
+{
+    *owned = NULL;
+    switch (object) {
+    case TC_WIRE_OBJ_MANIFEST:
+        *bytes = img.m->bytes;
+        *len = (uint32_t)img.m->len;
+        return;
+    case TC_WIRE_OBJ_SIGBLOCK:
+        *bytes = img.sig;
+        *len = sizeof(img.sig);
+        return;
+    case TC_WIRE_OBJ_CHUNK:
+        *bytes = img.stored[index];
+        *len = img.m->chunks[index].stored_len;
+        return;
+    case TC_WIRE_OBJ_CHUNK_HASHES:
+        *len = tc_proto_nsegs(img.m->chunks[index].stored_len, SEG) * TC_WIRE_SEG_HASH_LEN;
+        *owned = malloc(*len + 1);
+        tc_proto_hash_list(NULL, img.stored[index], img.m->chunks[index].stored_len, SEG, *owned);
+        *bytes = *owned;
+        return;
+    default:
+        *len = tc_proto_nsegs(img.m->len, SEG) * TC_WIRE_SEG_HASH_LEN;
+        *owned = malloc(*len + 1);
+        tc_proto_hash_list(NULL, img.m->bytes, img.m->len, SEG, *owned);
+        *bytes = *owned;
+        return;
+    }
+}
+
+/**
+ * Check that the multicast DATA from record `from` on is exactly one round:
+ * the manifest objects (if with_manifest), then CHUNK_HASHES i and CHUNK i
+ * of every non-ZERO chunk i with bit i in `chunks`, each object from offset
+ * 0 in full blocks, with the right bytes. Returns the blocks checked.
+ */
+static uint32_t check_round(const struct fx *f, uint32_t from, int with_manifest, uint32_t chunks,
+                            int bytes)
+{
+    uint8_t want_obj[3 + 2 * IMG_CHUNKS];
+    uint32_t want_idx[3 + 2 * IMG_CHUNKS], nobj = 0, o = 0, off = 0, i, nblk = 0;
+    struct tc_wire_msg m;
+    struct blk b;
+
+    if (with_manifest) {
+        want_obj[nobj] = TC_WIRE_OBJ_MANIFEST_HASHES;
+        want_idx[nobj++] = 0;
+        want_obj[nobj] = TC_WIRE_OBJ_SIGBLOCK;
+        want_idx[nobj++] = 0;
+        want_obj[nobj] = TC_WIRE_OBJ_MANIFEST;
+        want_idx[nobj++] = 0;
+    }
+    for (i = 0; i < IMG_CHUNKS; i++) {
+        if (!(chunks >> i & 1u) || img.m->chunks[i].stored_len == 0)
+            continue;
+        want_obj[nobj] = TC_WIRE_OBJ_CHUNK_HASHES;
+        want_idx[nobj++] = i;
+        want_obj[nobj] = TC_WIRE_OBJ_CHUNK;
+        want_idx[nobj++] = i;
+    }
+    for (i = from; i < f->e.nrec; i++) {
+        const uint8_t *eb;
+        uint32_t elen, want_len;
+        uint8_t *owned;
+
+        if (!rec_block(f, i, &b, &m) || b.unicast)
+            continue;
+        assert_int_equal(b.to.addr, GROUP_ADDR);
+        assert_int_equal(b.to.port, GROUP_PORT);
+        if (o >= nobj)
+            fail_msg("block %u: extra block of object %u index %u offset %u", i, b.object, b.index,
+                     b.offset);
+        if (b.object != want_obj[o] || b.index != want_idx[o] || b.offset != off)
+            fail_msg("block %u: object %u index %u offset %u, expected %u %u %u", i, b.object,
+                     b.index, b.offset, want_obj[o], want_idx[o], off);
+        expected_obj(b.object, b.index, &eb, &elen, &owned);
+        want_len = elen - off < BLOCK ? elen - off : BLOCK;
+        assert_int_equal(b.len, want_len);
+        if (bytes)
+            assert_memory_equal(b.payload, eb + off, b.len);
+        else
+            assert_true(b.payload == NULL || b.payload[0] == 0);
+        free(owned);
+        off += b.len;
+        nblk++;
+        if (off == elen) {
+            o++;
+            off = 0;
+        }
+    }
+    assert_int_equal(o, nobj);
+    assert_int_equal(off, 0);
+    return nblk;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void test_join_welcome(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_msg j, w, w2;
+    struct fx f;
+    uint8_t d[TC_SHA256_LEN], *hl;
+    uint32_t hl_len;
+    int i;
+
+    (void)state;
+    cfg_default(&cfg);
+    fx_open(&f, &cfg, &ops_dgram);
+    join_msg(&j, 0);
+    deliver(&f, &j, addr_of(0));
+    assert_int_equal(f.e.nrec, 1);
+    i = find_msg(&f, 0, TC_WIRE_WELCOME, addr_of(0), &w);
+    assert_int_equal(i, 0);
+    /* never larger than the JOIN (256 bytes at least) */
+    assert_true(f.e.rec[0].len <= TC_WIRE_JOIN_MIN_LEN);
+    assert_int_equal(w.u.welcome.nonce, j.u.join.nonce);
+    assert_true(w.hdr.token != 0);
+    assert_int_equal(w.hdr.session_id, tc_seeder_session_id(f.s));
+    assert_int_equal(w.hdr.epoch, 1);
+    assert_int_equal(w.u.welcome.node_index, 0);
+    assert_int_equal(w.u.welcome.parent_index, TC_WIRE_INDEX_SEEDER);
+    assert_int_equal(w.u.welcome.parent_addr, 0);
+    assert_int_equal(w.u.welcome.depth, 1);
+    assert_int_equal(w.u.welcome.seg_size, SEG);
+    assert_int_equal(w.u.welcome.mtu, MTU);
+    assert_int_equal(w.u.welcome.group_addr, GROUP_ADDR);
+    assert_int_equal(w.u.welcome.rate_bps, cfg.rate_bps);
+    assert_int_equal(w.u.welcome.manifest_len, img.m->len);
+    assert_int_equal(w.u.welcome.sigblock_len, sizeof(img.sig));
+    tc_sha256(img.m->bytes, img.m->len, d);
+    assert_memory_equal(w.u.welcome.manifest_digest, d, TC_SHA256_LEN);
+    hl_len = tc_proto_nsegs(img.m->len, SEG) * TC_WIRE_SEG_HASH_LEN;
+    hl = malloc(hl_len);
+    tc_proto_hash_list(NULL, img.m->bytes, img.m->len, SEG, hl);
+    tc_sha256(hl, hl_len, d);
+    free(hl);
+    assert_memory_equal(w.u.welcome.manifest_hashes_digest, d, TC_SHA256_LEN);
+    tc_sha256(img.sig, sizeof(img.sig), d);
+    assert_memory_equal(w.u.welcome.sigblock_digest, d, TC_SHA256_LEN);
+    assert_int_equal(tc_seeder_stats(f.s)->joins, 1);
+
+    /* retransmission (the node's token in the header): the same WELCOME, new nonce */
+    j.hdr.token = w.hdr.token;
+    j.u.join.nonce = 0x7777;
+    deliver(&f, &j, addr_of(0));
+    assert_int_equal(find_msg(&f, 1, TC_WIRE_WELCOME, addr_of(0), &w2), 1);
+    assert_int_equal(w2.hdr.token, w.hdr.token);
+    assert_int_equal(w2.u.welcome.nonce, 0x7777);
+    assert_int_equal(tc_seeder_stats(f.s)->joins, 1);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes, 1);
+
+    /* restart (another token): a new token, same index */
+    j.hdr.token = 0;
+    deliver(&f, &j, addr_of(0));
+    assert_int_equal(find_msg(&f, 2, TC_WIRE_WELCOME, addr_of(0), &w2), 2);
+    assert_true(w2.hdr.token != w.hdr.token && w2.hdr.token != 0);
+    assert_int_equal(w2.u.welcome.node_index, 0);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes, 1);
+
+    /* nothing else was sent before an address proof */
+    assert_int_equal(f.e.nrec, 3);
+    assert_int_equal(tc_seeder_next_deadline(f.s), TC_PROTO_NEVER);
+    fx_close(&f);
+}
+
+static void test_reject(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_msg j, r;
+    struct fx f;
+    uint32_t mark;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.limits.admit_burst = 2;
+    cfg.limits.admit_per_s = 10;
+    cfg.nodes_max = 3;
+    fx_open(&f, &cfg, &ops_dgram);
+
+    join_msg(&j, 0);
+    j.u.join.name_len = 5;
+    memcpy(j.u.join.name, "other", 5);
+    deliver(&f, &j, addr_of(0));
+    assert_true(find_msg(&f, 0, TC_WIRE_REJECT, addr_of(0), &r) >= 0);
+    assert_int_equal(r.u.reject.reason, TC_WIRE_REJECT_NO_IMAGE);
+    assert_int_equal(r.u.reject.nonce, j.u.join.nonce);
+    assert_true(f.e.rec[0].len <= TC_WIRE_JOIN_MIN_LEN);
+
+    join_msg(&j, 0);
+    j.u.join.min_version_len = 3;
+    memcpy(j.u.join.min_version, "1.1", 3);
+    mark = f.e.nrec;
+    deliver(&f, &j, addr_of(0));
+    assert_true(find_msg(&f, mark, TC_WIRE_REJECT, addr_of(0), &r) >= 0);
+    assert_int_equal(r.u.reject.reason, TC_WIRE_REJECT_NO_IMAGE);
+
+    join_msg(&j, 0);
+    j.hdr.flags = TC_WIRE_JOIN_F_PIN;
+    memset(j.u.join.pin, 0xab, sizeof(j.u.join.pin));
+    mark = f.e.nrec;
+    deliver(&f, &j, addr_of(0));
+    assert_true(find_msg(&f, mark, TC_WIRE_REJECT, addr_of(0), &r) >= 0);
+    assert_int_equal(r.u.reject.reason, TC_WIRE_REJECT_NO_IMAGE);
+
+    join_msg(&j, 0);
+    j.u.join.disk_size = IMG_RAW_SIZE - 1;
+    mark = f.e.nrec;
+    deliver(&f, &j, addr_of(0));
+    assert_true(find_msg(&f, mark, TC_WIRE_REJECT, addr_of(0), &r) >= 0);
+    assert_int_equal(r.u.reject.reason, TC_WIRE_REJECT_DISK_SMALL);
+    assert_int_equal(tc_seeder_stats(f.s)->rejects, 4);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes, 0);
+
+    /* a good JOIN with the pin and a min_version below: admitted */
+    join_msg(&j, 0);
+    j.hdr.flags = TC_WIRE_JOIN_F_PIN;
+    memcpy(j.u.join.pin, img.m->image_digest, TC_SHA256_LEN);
+    j.u.join.min_version_len = 3;
+    memcpy(j.u.join.min_version, "0.9", 3);
+    mark = f.e.nrec;
+    deliver(&f, &j, addr_of(0));
+    assert_true(find_msg(&f, mark, TC_WIRE_WELCOME, addr_of(0), &r) >= 0);
+    node_join(&f, 1);
+    /* the bucket (2) is empty: BUSY, retry after one token at 10/s = 100 ms */
+    join_msg(&j, 2);
+    mark = f.e.nrec;
+    deliver(&f, &j, addr_of(2));
+    assert_true(find_msg(&f, mark, TC_WIRE_REJECT, addr_of(2), &r) >= 0);
+    assert_int_equal(r.u.reject.reason, TC_WIRE_REJECT_BUSY);
+    assert_int_equal(r.u.reject.retry_after_ms, 100);
+    /* 60 ms later: 40 ms to go */
+    f.e.now += 60 * MS;
+    mark = f.e.nrec;
+    deliver(&f, &j, addr_of(2));
+    assert_true(find_msg(&f, mark, TC_WIRE_REJECT, addr_of(2), &r) >= 0);
+    assert_int_equal(r.u.reject.reason, TC_WIRE_REJECT_BUSY);
+    assert_int_equal(r.u.reject.retry_after_ms, 40);
+    f.e.now += 40 * MS;
+    node_join(&f, 2);
+    /* the table (3) is full */
+    f.e.now += 1000 * MS;
+    join_msg(&j, 3);
+    mark = f.e.nrec;
+    deliver(&f, &j, addr_of(3));
+    assert_true(find_msg(&f, mark, TC_WIRE_REJECT, addr_of(3), &r) >= 0);
+    assert_int_equal(r.u.reject.reason, TC_WIRE_REJECT_FULL);
+    assert_int_equal(tc_seeder_stats(f.s)->joins, 3);
+    fx_close(&f);
+}
+
+/** The CHILDREN list parent k last received, as node indexes. */
+static uint32_t children_of(struct fx *f, uint32_t k, uint32_t *out)
+{
+    struct tc_wire_msg m;
+    uint32_t i;
+
+    if (find_msg(f, 0, TC_WIRE_CHILDREN, addr_of(k), &m) < 0)
+        return UINT32_MAX;
+    for (i = 0; i < m.u.children.count; i++) {
+        out[i] = m.u.children.children[i].node_index;
+        assert_int_equal(m.u.children.children[i].token, f->token[out[i]]);
+        assert_int_equal(m.u.children.children[i].addr, addr_of(out[i]).addr);
+        assert_int_equal(m.u.children.children[i].port, addr_of(out[i]).port);
+    }
+    return m.u.children.count;
+}
+
+static void test_tree_messages(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_wire_msg m;
+    struct fx f;
+    uint32_t k, kids[8];
+    static const uint32_t parent[5] = {TC_WIRE_INDEX_SEEDER, TC_WIRE_INDEX_SEEDER, 0, 0, 1};
+    static const uint32_t depth[5] = {1, 1, 2, 2, 2};
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100; /* no round in this test */
+    fx_open(&f, &cfg, &ops_dgram);
+    for (k = 0; k < 5; k++)
+        node_join(&f, k);
+    for (k = 0; k < 5; k++) {
+        uint32_t mark = f.e.nrec;
+
+        node_hb(&f, k);
+        assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(k), &m) >= 0);
+        assert_int_equal(m.hdr.token, f.token[k]);
+        assert_int_equal(m.hdr.flags, 0);
+        assert_int_equal(m.u.reparent.parent_index, parent[k]);
+        assert_int_equal(m.u.reparent.depth, depth[k]);
+        assert_true(m.u.reparent.generation == k + 1);
+        if (parent[k] == TC_WIRE_INDEX_SEEDER) {
+            assert_int_equal(m.u.reparent.parent_addr, 0);
+            /* a direct child gets our HEARTBEAT back */
+            assert_true(find_msg(&f, mark, TC_WIRE_HEARTBEAT, addr_of(k), &m) >= 0);
+        } else {
+            assert_int_equal(m.u.reparent.parent_addr, addr_of(parent[k]).addr);
+            assert_int_equal(m.u.reparent.parent_port, addr_of(parent[k]).port);
+            assert_true(find_msg(&f, mark, TC_WIRE_CHILDREN, addr_of(parent[k]), &m) >= 0);
+            assert_int_equal(m.u.children.generation, k + 1);
+            assert_int_equal(find_msg(&f, mark, TC_WIRE_HEARTBEAT, addr_of(k), &m), -1);
+        }
+        assert_int_equal(tc_seeder_node(f.s, k, &info), 0);
+        assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
+        assert_int_equal(info.parent, parent[k]);
+        assert_int_equal(info.depth, depth[k]);
+    }
+    assert_int_equal(children_of(&f, 0, kids), 2);
+    assert_int_equal(kids[0], 2);
+    assert_int_equal(kids[1], 3);
+    assert_int_equal(children_of(&f, 1, kids), 1);
+    assert_int_equal(kids[0], 4);
+    assert_int_equal(children_of(&f, 2, kids), UINT32_MAX);
+    assert_int_equal(tc_seeder_node(f.s, 5, &info), -ENOENT);
+    /* every TC_SEEDER_REFRESH_HEARTBEATS heartbeats: REPARENT again, and CHILDREN to a parent */
+    for (k = 1; k < TC_SEEDER_REFRESH_HEARTBEATS; k++) {
+        uint32_t mark = f.e.nrec;
+
+        node_hb(&f, 0);
+        node_hb(&f, 3);
+        assert_int_equal(count_type(&f, mark, TC_WIRE_REPARENT), 0);
+        assert_int_equal(count_type(&f, mark, TC_WIRE_CHILDREN), 0);
+    }
+    k = f.e.nrec;
+    node_hb(&f, 0);
+    node_hb(&f, 3);
+    assert_true(find_msg(&f, k, TC_WIRE_REPARENT, addr_of(3), &m) >= 0);
+    assert_int_equal(m.u.reparent.parent_index, 0);
+    assert_int_equal(m.u.reparent.generation, 5);
+    assert_true(find_msg(&f, k, TC_WIRE_CHILDREN, addr_of(0), &m) >= 0);
+    assert_int_equal(m.u.children.count, 2);
+    assert_int_equal(count_type(&f, k, TC_WIRE_CHILDREN), 1);
+    assert_int_equal(count_type(&f, k, TC_WIRE_REPARENT), 2);
+    fx_close(&f);
+}
+
+static void test_chain(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_seeder *s = NULL;
+    struct tc_err err = {0};
+    struct fx f;
+    uint32_t k, kids[4];
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.fanout = 1;
+    cfg.nodes_max = 16;
+    /* 16 nodes in a chain: 17 levels with a slow leaf, more than the wire's 16 */
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dgram, NULL, 0, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "levels deep"));
+    cfg.nodes_max = 8;
+    cfg.min_nodes = 100;
+    fx_open(&f, &cfg, &ops_dgram);
+    for (k = 0; k < 8; k++) {
+        node_join(&f, k);
+        node_hb(&f, k);
+    }
+    for (k = 0; k < 8; k++) {
+        assert_int_equal(tc_seeder_node(f.s, k, &info), 0);
+        assert_int_equal(info.depth, k + 1);
+        assert_int_equal(info.parent, k == 0 ? TC_WIRE_INDEX_SEEDER : k - 1);
+        if (k < 7) {
+            assert_int_equal(children_of(&f, k, kids), 1);
+            assert_int_equal(kids[0], k + 1);
+        }
+    }
+    fx_close(&f);
+}
+
+static void test_config_errors(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder *s = NULL;
+    struct tc_err err = {0};
+    struct tc_manifest fake;
+
+    (void)state;
+    cfg_default(&cfg);
+    fake = *img.m;
+    fake.seg_size = 0;
+    cfg.manifest = &fake;
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dgram, NULL, 0, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "block-hash"));
+    assert_null(s);
+    cfg_default(&cfg);
+    cfg.mtu = 1280;
+    cfg.manifest = &fake;
+    fake.seg_size = 1300; /* more than one datagram at MTU 1280 */
+    tc_err_clear(&err);
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dgram, NULL, 0, &err), -EINVAL);
+    cfg_default(&cfg);
+    cfg.fanout = 2;
+    cfg.nodes_max = TC_SEEDER_NODES_MAX; /* 17 levels */
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dgram, NULL, 0, NULL), -EINVAL);
+    cfg_default(&cfg);
+    cfg.rate_bps = 0;
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dgram, NULL, 0, NULL), -EINVAL);
+    cfg_default(&cfg);
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dataless, NULL, 0, NULL), -EINVAL);
+}
+
+/** A seeder with nodes 0..n-1 joined and proven. */
+static void fx_nodes(struct fx *f, uint32_t n)
+{
+    uint32_t k;
+
+    for (k = 0; k < n; k++) {
+        node_join(f, k);
+        node_hb(f, k);
+    }
+}
+
+static void test_rounds(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_msg j, m;
+    struct fx f;
+    uint32_t mark, nblk;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 2;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 1);
+    /* one of two: waits (start_wait 1 s after the first proof) */
+    assert_int_equal(tc_seeder_next_deadline(f.s), f.e.now + cfg.start_wait_ns);
+    node_join(&f, 1);
+    node_hb(&f, 1);
+    assert_true(tc_seeder_next_deadline(f.s) <= f.e.now);
+    mark = f.e.nrec;
+    run_until(&f, f.e.now + 10000 * MS);
+    nblk = check_round(&f, mark, 1, 0xff, 1);
+    assert_true(nblk > 100);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
+    assert_int_equal(tc_seeder_stats(f.s)->mcast_blocks, nblk);
+    assert_int_equal(tc_seeder_next_deadline(f.s), TC_PROTO_NEVER);
+
+    /* a late node holding chunks 0..3 and 6: a round of the rest and the manifest */
+    join_msg(&j, 2);
+    j.u.join.nruns = 2;
+    j.u.join.runs[0].first = 0;
+    j.u.join.runs[0].count = 4;
+    j.u.join.runs[1].first = 6;
+    j.u.join.runs[1].count = 1;
+    deliver(&f, &j, addr_of(2));
+    assert_true(find_msg(&f, mark, TC_WIRE_WELCOME, addr_of(2), &m) >= 0);
+    f.token[2] = m.hdr.token;
+    node_hb(&f, 2);
+    mark = f.e.nrec;
+    run_until(&f, f.e.now + 10000 * MS);
+    check_round(&f, mark, 1, (1u << 5) | (1u << 7), 1);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 2);
+    fx_close(&f);
+}
+
+static void test_pacing(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct fx f;
+    uint64_t t0, w0, want, got;
+    uint32_t i;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.rate_bps = 1000000; /* a round lasts about 1.7 s */
+    cfg.limits.pace_burst_bytes = 4096;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 1);
+    run_until(&f, f.e.now + 100 * MS);
+    t0 = f.e.now;
+    w0 = f.e.wire_bytes;
+    run_until(&f, t0 + 1000 * MS);
+    want = cfg.rate_bps / 8;
+    got = f.e.wire_bytes - w0;
+    if (got < want * 98 / 100 || got > want * 102 / 100)
+        fail_msg("paced %llu wire bytes in 1 s, expected %llu +- 2%%", (unsigned long long)got,
+                 (unsigned long long)want);
+    /* and spread out: each datagram leaves when the bucket has earned its cost
+     * (8 us per byte at 1 Mbit/s), never in a burst */
+    for (i = 1; i < f.e.nrec; i++) {
+        uint64_t gap, cost_ns = (f.e.rec[i].len + TC_PROTO_WIRE_OVERHEAD) * 8000ull;
+
+        if (f.e.rec[i - 1].t <= t0)
+            continue;
+        gap = f.e.rec[i].t - f.e.rec[i - 1].t;
+        if (gap + 1000 < cost_ns || gap > cost_ns + 1000)
+            fail_msg("datagram %u: %llu ns after the previous one, expected %llu", i,
+                     (unsigned long long)gap, (unsigned long long)cost_ns);
+    }
+    fx_close(&f);
+}
+
+/** Node k asks for `n` ranges of (object, index). */
+static void node_repair(struct fx *f, uint32_t k, uint8_t object, uint32_t index,
+                        const struct tc_wire_range *r, uint16_t n)
+{
+    struct tc_wire_msg m;
+
+    node_hdr(f, &m, k, TC_WIRE_REPAIR_REQ);
+    m.u.repair_req.object = object;
+    m.u.repair_req.index = index;
+    m.u.repair_req.nranges = n;
+    memcpy(m.u.repair_req.ranges, r, n * sizeof(*r));
+    deliver(f, &m, addr_of(k));
+}
+
+static void test_repair_unicast(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_range r[2] = {{.offset = 100, .len = 50}, {.offset = 3000, .len = 1}};
+    struct tc_wire_msg m;
+    struct blk b;
+    struct fx f;
+    uint32_t mark, i, n = 0;
+    static const uint32_t want_off[3] = {0, 2864, 3580};
+    static const uint32_t want_len[3] = {SEG, SEG, 0};
+    int pass;
+
+    (void)state;
+    for (pass = 0; pass < 2; pass++) {
+        cfg_default(&cfg);
+        cfg.min_nodes = 100;
+        cfg.start_wait_ns = 100000 * MS;
+        if (pass == 0)
+            cfg.limits.remcast_gather_ns = 0;
+        fx_open(&f, &cfg, pass == 0 ? &ops_dgram : &ops_blocks);
+        fx_nodes(&f, 3);
+        mark = f.e.nrec;
+        node_repair(&f, 0, TC_WIRE_OBJ_CHUNK, 3, r, 2);
+        if (pass == 1) {
+            /* gathered: nothing yet */
+            assert_int_equal(f.e.nrec, mark);
+            assert_int_equal(tc_seeder_next_deadline(f.s), f.e.now + cfg.limits.remcast_gather_ns);
+            run_until(&f, f.e.now + cfg.limits.remcast_gather_ns);
+        }
+        n = 0;
+        (void)want_len;
+        for (i = mark; i < f.e.nrec; i++) {
+            assert_true(rec_block(&f, i, &b, &m));
+            assert_true(n < 2);
+            assert_true(b.unicast);
+            assert_int_equal(b.token, f.token[0]);
+            assert_int_equal(b.to.addr, addr_of(0).addr);
+            assert_int_equal(b.to.port, addr_of(0).port);
+            assert_int_equal(b.object, TC_WIRE_OBJ_CHUNK);
+            assert_int_equal(b.index, 3);
+            /* widened to whole segments: [0, 716) and [2864, 3580) */
+            assert_int_equal(b.offset, want_off[n]);
+            assert_int_equal(b.len, SEG);
+            assert_memory_equal(b.payload, img.stored[3] + b.offset, b.len);
+            n++;
+        }
+        assert_int_equal(n, 2);
+        assert_int_equal(tc_seeder_stats(f.s)->repair_blocks, 2);
+        assert_int_equal(tc_seeder_stats(f.s)->repair_bytes, 2 * SEG);
+        assert_int_equal(tc_seeder_stats(f.s)->repair_reqs, 1);
+        /* the end of an object: a range past it is clipped; a ZERO chunk is not an object */
+        mark = f.e.nrec;
+        r[1].offset = img.m->chunks[3].stored_len - 1;
+        r[1].len = 1000;
+        node_repair(&f, 2, TC_WIRE_OBJ_CHUNK, 3, &r[1], 1);
+        node_repair(&f, 2, TC_WIRE_OBJ_CHUNK, 1, &r[0], 1);
+        run_until(&f, f.e.now + MS);
+        assert_int_equal(f.e.nrec, mark + 1);
+        assert_true(rec_block(&f, mark, &b, &m));
+        assert_int_equal(b.offset + b.len, img.m->chunks[3].stored_len);
+        assert_int_equal(b.offset % SEG, 0);
+        r[1].offset = 3000;
+        r[1].len = 1;
+        fx_close(&f);
+    }
+}
+
+static void test_remcast(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_range r1 = {.offset = 0, .len = 2000};   /* segments 0-2 */
+    struct tc_wire_range r2 = {.offset = 1432, .len = 10};  /* segment 2 */
+    struct tc_wire_range r3 = {.offset = 4400, .len = 100}; /* segment 6 */
+    struct tc_wire_msg m;
+    struct blk b;
+    struct fx f;
+    uint32_t mark, i, mc = 0, uc[4] = {0}, mcbytes = 0;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.fanout = 4;
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 4); /* four direct children: threshold max(2, 4 / 2) = 2 */
+    mark = f.e.nrec;
+    node_repair(&f, 0, TC_WIRE_OBJ_CHUNK, 0, &r1, 1);
+    node_repair(&f, 1, TC_WIRE_OBJ_CHUNK, 0, &r2, 1);
+    node_repair(&f, 2, TC_WIRE_OBJ_CHUNK, 0, &r2, 1);
+    node_repair(&f, 3, TC_WIRE_OBJ_CHUNK, 0, &r3, 1);
+    assert_int_equal(f.e.nrec, mark);
+    run_until(&f, f.e.now + cfg.limits.remcast_gather_ns);
+    for (i = mark; i < f.e.nrec; i++) {
+        assert_true(rec_block(&f, i, &b, &m));
+        assert_memory_equal(b.payload, img.stored[0] + b.offset, b.len);
+        if (!b.unicast) {
+            /* segment 2, asked by three direct children: once, to the group */
+            assert_int_equal(b.to.addr, GROUP_ADDR);
+            assert_int_equal(b.offset, 2 * SEG);
+            assert_int_equal(b.len, SEG);
+            mc++;
+            mcbytes += b.len;
+            continue;
+        }
+        for (uint32_t k = 0; k < 4; k++)
+            if (b.token == f.token[k]) {
+                assert_int_equal(b.to.addr, addr_of(k).addr);
+                uc[k] += b.len;
+            }
+    }
+    assert_int_equal(mc, 1);
+    assert_int_equal(uc[0], 2 * SEG); /* segments 0-1 only: 2 came by multicast */
+    assert_int_equal(uc[1], 0);
+    assert_int_equal(uc[2], 0);
+    assert_int_equal(uc[3], SEG); /* segment 6 alone: unicast */
+    assert_int_equal(tc_seeder_stats(f.s)->remcast_blocks, 1);
+    /* asked again within remcast_suppress_ns: unicast to each */
+    mark = f.e.nrec;
+    f.e.now += MS;
+    node_repair(&f, 1, TC_WIRE_OBJ_CHUNK, 0, &r2, 1);
+    node_repair(&f, 2, TC_WIRE_OBJ_CHUNK, 0, &r2, 1);
+    run_until(&f, f.e.now + cfg.limits.remcast_gather_ns);
+    assert_int_equal(f.e.nrec, mark + 2);
+    for (i = mark; i < f.e.nrec; i++) {
+        assert_true(rec_block(&f, i, &b, &m));
+        assert_true(b.unicast);
+    }
+    /* after the suppression: multicast again */
+    mark = f.e.nrec;
+    f.e.now += cfg.limits.remcast_suppress_ns;
+    node_repair(&f, 1, TC_WIRE_OBJ_CHUNK, 0, &r2, 1);
+    node_repair(&f, 2, TC_WIRE_OBJ_CHUNK, 0, &r2, 1);
+    run_until(&f, f.e.now + cfg.limits.remcast_gather_ns);
+    assert_int_equal(f.e.nrec, mark + 1);
+    assert_true(rec_block(&f, mark, &b, &m));
+    assert_false(b.unicast);
+    assert_int_equal(tc_seeder_stats(f.s)->remcast_blocks, 2);
+    fx_close(&f);
+}
+
+static void test_forged(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_msg m;
+    struct tc_wire_range r = {.offset = 0, .len = 10};
+    struct fx f;
+    struct tc_proto_peer evil = {.addr = 0x0a0000ffu, .port = 9000};
+    uint8_t junk[64];
+    uint32_t mark;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    cfg.limits.remcast_gather_ns = 0;
+    fx_open(&f, &cfg, &ops_dgram);
+    node_join(&f, 0);
+    /* the proof from another address: refused, the node stays WELCOMED */
+    node_hdr(&f, &m, 0, TC_WIRE_HEARTBEAT);
+    deliver(&f, &m, evil);
+    assert_int_equal(tc_seeder_stats(f.s)->rx_forged, 1);
+    node_hb(&f, 0);
+    mark = f.e.nrec;
+    /* wrong token */
+    node_hdr(&f, &m, 0, TC_WIRE_REPAIR_REQ);
+    m.hdr.token ^= 1;
+    m.u.repair_req.object = TC_WIRE_OBJ_CHUNK;
+    m.u.repair_req.nranges = 1;
+    m.u.repair_req.ranges[0] = r;
+    deliver(&f, &m, addr_of(0));
+    /* right token, wrong address */
+    m.hdr.token ^= 1;
+    deliver(&f, &m, evil);
+    /* wrong session, wrong epoch */
+    m.hdr.session_id ^= 1;
+    deliver(&f, &m, addr_of(0));
+    m.hdr.session_id ^= 1;
+    m.hdr.epoch = 2;
+    deliver(&f, &m, addr_of(0));
+    /* a type only the seeder sends */
+    node_hdr(&f, &m, 0, TC_WIRE_RELEASE);
+    m.u.release.reason = TC_WIRE_RELEASE_COMPLETE;
+    deliver(&f, &m, addr_of(0));
+    assert_int_equal(tc_seeder_stats(f.s)->rx_forged, 6);
+    /* garbage */
+    memset(junk, 0x5a, sizeof(junk));
+    assert_int_equal(tc_seeder_on_packet(f.s, f.e.now, addr_of(0), junk, sizeof(junk)), 0);
+    assert_int_equal(tc_seeder_on_packet(f.s, f.e.now, addr_of(0), junk, 0), 0);
+    assert_int_equal(tc_seeder_stats(f.s)->rx_bad, 2);
+    assert_int_equal(f.e.nrec, mark);
+    /* the genuine request is served */
+    node_repair(&f, 0, TC_WIRE_OBJ_CHUNK, 0, &r, 1);
+    assert_int_equal(f.e.nrec, mark + 1);
+    fx_close(&f);
+}
+
+/** Node k sends DONE with the image digest. */
+static void node_done(struct fx *f, uint32_t k)
+{
+    struct tc_wire_msg m;
+
+    node_hdr(f, &m, k, TC_WIRE_DONE);
+    memcpy(m.u.done.image_digest, img.m->image_digest, TC_SHA256_LEN);
+    m.u.done.chunk_count = IMG_CHUNKS;
+    deliver(f, &m, addr_of(k));
+}
+
+static void test_done_release(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_wire_msg m;
+    struct fx f;
+    uint32_t mark;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 3); /* 0 and 1 under the seeder, 2 under 0 */
+    mark = f.e.nrec;
+    node_done(&f, 0);
+    assert_true(find_msg(&f, mark, TC_WIRE_DONE_ACK, addr_of(0), &m) >= 0);
+    assert_memory_equal(m.u.done_ack.image_digest, img.m->image_digest, TC_SHA256_LEN);
+    assert_int_equal(find_msg(&f, mark, TC_WIRE_RELEASE, addr_of(0), &m), -1);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_DONE);
+    assert_int_equal(info.done_ns, f.e.now);
+    /* a wrong digest is not acknowledged */
+    mark = f.e.nrec;
+    node_hdr(&f, &m, 1, TC_WIRE_DONE);
+    m.u.done.chunk_count = IMG_CHUNKS;
+    deliver(&f, &m, addr_of(1));
+    assert_int_equal(f.e.nrec, mark);
+    assert_non_null(strstr(f.e.lastlog, "not acknowledged"));
+    /* 2 is done: released, and so is 0, whose last child it was */
+    node_done(&f, 2);
+    assert_true(find_msg(&f, mark, TC_WIRE_DONE_ACK, addr_of(2), &m) >= 0);
+    assert_true(find_msg(&f, mark, TC_WIRE_RELEASE, addr_of(2), &m) >= 0);
+    assert_int_equal(m.u.release.reason, TC_WIRE_RELEASE_NO_CHILDREN);
+    assert_true(find_msg(&f, mark, TC_WIRE_RELEASE, addr_of(0), &m) >= 0);
+    assert_int_equal(m.u.release.reason, TC_WIRE_RELEASE_NO_CHILDREN);
+    assert_false(tc_seeder_finished(f.s));
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_done, 2);
+    /* the last one: COMPLETE */
+    mark = f.e.nrec;
+    node_done(&f, 1);
+    assert_true(find_msg(&f, mark, TC_WIRE_RELEASE, addr_of(1), &m) >= 0);
+    assert_int_equal(m.u.release.reason, TC_WIRE_RELEASE_COMPLETE);
+    assert_true(tc_seeder_finished(f.s));
+    assert_int_equal(tc_seeder_node(f.s, 1, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_RELEASED);
+    /* DONE again (our DONE_ACK was lost): acknowledged again */
+    mark = f.e.nrec;
+    node_done(&f, 1);
+    assert_true(find_msg(&f, mark, TC_WIRE_DONE_ACK, addr_of(1), &m) >= 0);
+    /* heartbeats of a released node: RELEASE again, once per heartbeat interval */
+    mark = f.e.nrec;
+    f.e.now += 10 * MS;
+    node_hb(&f, 1);
+    assert_int_equal(f.e.nrec, mark);
+    f.e.now += cfg.limits.heartbeat_ms * MS;
+    node_hb(&f, 1);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_RELEASE), 1);
+    assert_true(find_msg(&f, mark, TC_WIRE_RELEASE, addr_of(1), &m) >= 0);
+    assert_int_equal(m.u.release.reason, TC_WIRE_RELEASE_COMPLETE);
+    fx_close(&f);
+}
+
+/** Node k reports that `missing` nodes below it miss segments of (object, index). */
+static void node_report(struct fx *f, uint32_t k, uint32_t seq, uint8_t object, uint32_t index,
+                        uint16_t missing)
+{
+    struct tc_wire_msg m;
+
+    node_hdr(f, &m, k, TC_WIRE_REPORT);
+    m.u.report.seq = seq;
+    m.u.report.subtree_nodes = missing ? missing : 1;
+    if (missing) {
+        m.u.report.nentries = 1;
+        m.u.report.entries[0].object = object;
+        m.u.report.entries[0].index = index;
+        m.u.report.entries[0].max_missing = 1;
+        m.u.report.entries[0].hist[0] = missing;
+    }
+    deliver(f, &m, addr_of(k));
+}
+
+static void test_reports(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct fx f;
+    uint32_t mark;
+    uint64_t t;
+
+    (void)state;
+    cfg_default(&cfg);
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 3); /* 0, 1 direct; 2 under 0 */
+    run_until(&f, f.e.now + 1000 * MS);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
+    assert_int_equal(tc_seeder_next_deadline(f.s), TC_PROTO_NEVER);
+    /* interval counting: two per interval, the grandchild dropped, older seq ignored */
+    t = (f.e.now / (cfg.limits.report_ms * MS) + 1) * cfg.limits.report_ms * MS;
+    f.e.now = t + MS;
+    node_report(&f, 0, 1, 0, 0, 0);
+    node_report(&f, 1, 1, 0, 0, 0);
+    node_report(&f, 2, 1, 0, 0, 0);
+    node_report(&f, 1, 1, 0, 0, 0);
+    assert_int_equal(tc_seeder_stats(f.s)->reports_rx, 2);
+    assert_int_equal(tc_seeder_stats(f.s)->reports_dropped, 1);
+    assert_int_equal(tc_seeder_stats(f.s)->reports_interval_max, 2);
+    f.e.now += cfg.limits.report_ms * MS;
+    node_report(&f, 0, 2, 0, 0, 0);
+    assert_int_equal(tc_seeder_stats(f.s)->reports_interval_max, 2);
+    node_report(&f, 1, 2, 0, 0, 0);
+    node_report(&f, 1, 3, 0, 0, 0);
+    assert_int_equal(tc_seeder_stats(f.s)->reports_interval_max, 3);
+    /* the whole subtree of 0 (2 of 3 nodes) misses chunk 5, sent long ago: back in a round */
+    mark = f.e.nrec;
+    node_report(&f, 0, 3, TC_WIRE_OBJ_CHUNK, 5, 2);
+    assert_true(tc_seeder_next_deadline(f.s) <= f.e.now);
+    run_until(&f, f.e.now + 50 * MS);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 2);
+    check_round(&f, mark, 0, 1u << 5, 1);
+    /* chunk 5 again right after it was sent: not yet (4 report intervals) */
+    mark = f.e.nrec;
+    node_report(&f, 0, 4, TC_WIRE_OBJ_CHUNK, 5, 2);
+    node_report(&f, 1, 4, TC_WIRE_OBJ_CHUNK, 5, 1);
+    run_until(&f, f.e.now + 1000 * MS);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 2);
+    assert_int_equal(f.e.nrec, mark);
+    /* one node of three missing chunk 6: left to local repair */
+    node_report(&f, 1, 5, TC_WIRE_OBJ_CHUNK, 6, 1);
+    node_report(&f, 0, 5, 0, 0, 0);
+    run_until(&f, f.e.now + 1000 * MS);
+    assert_int_equal(f.e.nrec, mark);
+    fx_close(&f);
+}
+
+/** The (object, index, offset, len) sequence of multicast blocks from record 0. */
+static uint32_t block_seq(const struct fx *f, struct blk *out, uint32_t max)
+{
+    struct tc_wire_msg m;
+    uint32_t i, n = 0;
+    struct blk b;
+
+    for (i = 0; i < f->e.nrec; i++)
+        if (rec_block(f, i, &b, &m) && n < max)
+            out[n++] = b;
+    return n;
+}
+
+static void test_dataless_and_blocks(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct fx f;
+    struct blk *seq[3];
+    uint32_t n[3], i, v;
+    uint64_t t[3][2];
+    static const struct tc_seeder_ops *ops[3] = {&ops_dgram, &ops_dataless, &ops_blocks};
+
+    (void)state;
+    for (v = 0; v < 3; v++) {
+        cfg_default(&cfg);
+        cfg.rate_bps = 50000000;
+        cfg.dataless = v == 1;
+        fx_open(&f, &cfg, ops[v]);
+        fx_nodes(&f, 2);
+        run_until(&f, f.e.now + 1000 * MS);
+        check_round(&f, 0, 1, 0xff, v != 1);
+        seq[v] = calloc(REC_MAX, sizeof(struct blk));
+        n[v] = block_seq(&f, seq[v], REC_MAX);
+        t[v][0] = f.e.rec[0].t;
+        t[v][1] = f.e.rec[f.e.nrec - 1].t;
+        if (v == 1) {
+            struct tc_wire_msg w;
+
+            /* dataless: the same WELCOME with zero digests */
+            assert_true(find_msg(&f, 0, TC_WIRE_WELCOME, addr_of(0), &w) >= 0);
+            for (i = 0; i < TC_SHA256_LEN; i++)
+                assert_int_equal(w.u.welcome.manifest_digest[i], 0);
+        }
+        fx_close(&f);
+    }
+    for (v = 1; v < 3; v++) {
+        assert_int_equal(n[v], n[0]);
+        for (i = 0; i < n[0]; i++) {
+            assert_int_equal(seq[v][i].object, seq[0][i].object);
+            assert_int_equal(seq[v][i].index, seq[0][i].index);
+            assert_int_equal(seq[v][i].offset, seq[0][i].offset);
+            assert_int_equal(seq[v][i].len, seq[0][i].len);
+        }
+    }
+    /* the same pacing whichever way the blocks leave */
+    assert_int_equal(t[2][1], t[0][1]);
+    assert_int_equal(t[1][1], t[0][1]);
+    for (v = 0; v < 3; v++)
+        free(seq[v]);
+}
+
+static void test_log(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_msg m;
+    struct fx f;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 1);
+    node_hdr(&f, &m, 0, TC_WIRE_LOG);
+    m.u.log.seq = 1;
+    m.u.log.level = 6;
+    m.u.log.text_len = 8;
+    memcpy(m.u.log.text, "disk\n\"x\x01", 8);
+    deliver(&f, &m, addr_of(0));
+    assert_non_null(strstr(f.e.lastlog, "node 0 (02:00:00:00:00:01): disk\\x0a\\\"x\\x01"));
+    /* a replay is ignored */
+    f.e.lastlog[0] = '\0';
+    deliver(&f, &m, addr_of(0));
+    assert_string_equal(f.e.lastlog, "");
+    fx_close(&f);
+}
+
+/** chunk_bytes of an image whose chunk 2 was corrupted after packing. */
+static uint8_t *bad_chunk2;
+static const uint8_t *op_chunk_bytes_bad(void *ctx, uint32_t index)
+{
+    return index == 2 ? bad_chunk2 : op_chunk_bytes(ctx, index);
+}
+
+static void test_broken_image(void **state)
+{
+    static const struct tc_seeder_ops ops_bad = {
+        .send = op_send,
+        .chunk_bytes = op_chunk_bytes_bad,
+        .random = op_random,
+        .log = op_log,
+    };
+    struct tc_seeder_cfg cfg;
+    struct fx f;
+    uint64_t d;
+    int rc = 0, guard = 0;
+
+    (void)state;
+    bad_chunk2 = malloc(img.m->chunks[2].stored_len);
+    memcpy(bad_chunk2, img.stored[2], img.m->chunks[2].stored_len);
+    bad_chunk2[img.m->chunks[2].stored_len / 2] ^= 0x40;
+    cfg_default(&cfg);
+    fx_open(&f, &cfg, &ops_bad);
+    fx_nodes(&f, 1);
+    while (rc == 0 && guard++ < 100000) {
+        d = tc_seeder_next_deadline(f.s);
+        if (d == TC_PROTO_NEVER)
+            break;
+        f.e.now = d > f.e.now ? d : f.e.now;
+        rc = tc_seeder_on_timer(f.s, f.e.now);
+    }
+    /* the seeder stops at chunk 2's hash list, before a block of it leaves */
+    assert_int_equal(rc, -EILSEQ);
+    assert_non_null(strstr(f.e.lastlog, "chunk 2"));
+    assert_non_null(strstr(f.e.lastlog, "broken"));
+    assert_int_equal(tc_seeder_next_deadline(f.s), TC_PROTO_NEVER);
+    assert_int_equal(tc_seeder_on_timer(f.s, f.e.now), -EILSEQ);
+    for (uint32_t i = 0; i < f.e.nrec; i++) {
+        struct tc_wire_msg m;
+        struct blk b;
+
+        if (rec_block(&f, i, &b, &m))
+            assert_true(b.object != TC_WIRE_OBJ_CHUNK_HASHES || b.index < 2);
+    }
+    fx_close(&f);
+    free(bad_chunk2);
+}
+
+static void test_restart_leaves_tree(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_wire_msg j, m;
+    struct fx f;
+    uint32_t mark, kids[4];
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 3); /* 0, 1 under the seeder, 2 under 0 */
+    mark = f.e.nrec;
+    join_msg(&j, 0); /* node 0 restarted: no token */
+    deliver(&f, &j, addr_of(0));
+    assert_true(find_msg(&f, mark, TC_WIRE_WELCOME, addr_of(0), &m) >= 0);
+    assert_true(m.hdr.token != f.token[0]);
+    f.token[0] = m.hdr.token;
+    /* node 2 (the last slot) takes node 0's place under the seeder */
+    assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(2), &m) >= 0);
+    assert_int_equal(m.u.reparent.parent_index, TC_WIRE_INDEX_SEEDER);
+    assert_int_equal(m.u.reparent.depth, 1);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_WELCOMED);
+    /* its old token is refused now */
+    mark = f.e.nrec;
+    node_hdr(&f, &m, 0, TC_WIRE_HEARTBEAT);
+    m.hdr.token ^= 0x10;
+    deliver(&f, &m, addr_of(0));
+    assert_int_equal(f.e.nrec, mark);
+    /* proven again: it joins as a new leaf, under node 2 */
+    node_hb(&f, 0);
+    assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(0), &m) >= 0);
+    assert_int_equal(m.u.reparent.parent_index, 2);
+    assert_int_equal(children_of(&f, 2, kids), 1);
+    assert_int_equal(kids[0], 0);
+    fx_close(&f);
+}
+
+static void test_proven_mid_round(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_msg m;
+    struct blk b;
+    struct fx f;
+    uint32_t mark, i;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.rate_bps = 10000000;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 1);
+    while (tc_seeder_stats(f.s)->mcast_blocks < 10) {
+        f.e.now = tc_seeder_next_deadline(f.s);
+        assert_int_equal(tc_seeder_on_timer(f.s, f.e.now), 0);
+    }
+    /* now in the middle of chunk 0: node 1 is covered from chunk 2 on */
+    node_join(&f, 1);
+    node_hb(&f, 1);
+    mark = f.e.nrec;
+    run_until(&f, f.e.now + 10000 * MS);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 2);
+    for (i = mark; i < f.e.nrec; i++)
+        if (rec_block(&f, i, &b, &m) && b.object == TC_WIRE_OBJ_MANIFEST_HASHES)
+            break;
+    assert_true(i < f.e.nrec);
+    /* the second round: the manifest and chunk 0 only */
+    check_round(&f, i, 1, 1u << 0, 1);
+    fx_close(&f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_join_welcome),
+        cmocka_unit_test(test_reject),
+        cmocka_unit_test(test_tree_messages),
+        cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_rounds),
+        cmocka_unit_test(test_pacing),
+        cmocka_unit_test(test_repair_unicast),
+        cmocka_unit_test(test_remcast),
+        cmocka_unit_test(test_forged),
+        cmocka_unit_test(test_done_release),
+        cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_dataless_and_blocks),
+        cmocka_unit_test(test_log),
+        cmocka_unit_test(test_broken_image),
+        cmocka_unit_test(test_restart_leaves_tree),
+        cmocka_unit_test(test_proven_mid_round),
+    };
+
+    return cmocka_run_group_tests(tests, image_setup, image_teardown);
+}
