@@ -210,6 +210,7 @@ struct tc_agent {
     uint64_t idle_reset_ns; /**< last_mcast_ns + 1 of the idle period already rescanned */
     uint64_t mcast_key;     /**< key of the last multicast object */
     uint64_t last_mcast_ns; /**< last multicast block (or WELCOME) */
+    int mcast_any;          /**< a multicast block arrived since the WELCOME */
     uint64_t now_ns;        /**< time of the latest call into the core */
     struct slot *slots;     /**< cfg.cache_slots */
     uint32_t nsegs_max;     /**< segments of the largest chunk at seg 512 */
@@ -324,6 +325,19 @@ static uint64_t rnd_below(struct tc_agent *a, uint64_t n)
 static uint64_t jitter(struct tc_agent *a, uint64_t d)
 {
     return d / 2 + rnd_below(a, d);
+}
+
+/**
+ * How long without multicast counts as idle. Before the first multicast
+ * block the session may simply not have started (the seeder waits for
+ * min_nodes): the agent then waits TC_AGENT_IDLE_START_FACTOR times longer
+ * before it fetches anything by unicast (a node whose group join was lost
+ * still gets going).
+ */
+static uint64_t idle_ns(const struct tc_agent *a)
+{
+    return a->mcast_any ? a->cfg.limits.idle_repair_ns
+                        : a->cfg.limits.idle_repair_ns * TC_AGENT_IDLE_START_FACTOR;
 }
 
 /** Position of an object in the seeder's multicast order (section 6.2). */
@@ -1075,7 +1089,7 @@ static uint32_t fetch_max(const struct tc_agent *a)
 static void fetch_missing(struct tc_agent *a, uint64_t now)
 {
     uint32_t limit = a->passed_hi;
-    int idle = now >= a->last_mcast_ns + a->cfg.limits.idle_repair_ns;
+    int idle = now >= a->last_mcast_ns + idle_ns(a);
     struct slot *s;
 
     if (a->state != TC_AGENT_RECEIVING)
@@ -1353,6 +1367,7 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
         uint64_t key = obj_key(object, index);
 
         a->last_mcast_ns = now;
+        a->mcast_any = 1;
         if (key != a->mcast_key) {
             a->mcast_key = key;
             mcast_moved(a, key, now);
@@ -1810,6 +1825,9 @@ static int on_reject(struct tc_agent *a, const struct tc_wire_reject_msg *r, uin
     const char *reason = r->reason <= TC_WIRE_REJECT_MAX ? why[r->reason] : "?";
 
     if (r->reason == TC_WIRE_REJECT_BUSY) {
+        /* An answer: the path works, so a lost reply later starts the
+         * backoff from the bottom again instead of where BUSYs pushed it. */
+        a->backoff_ns = a->cfg.limits.join_backoff_min_ns;
         a->join_at = now + jitter(a, (uint64_t)r->retry_after_ms * NS_PER_MS);
         alog(a, TC_PROTO_LOG_INFO, "seeder busy: JOIN again in %u ms", r->retry_after_ms);
         return 0;
@@ -2288,7 +2306,7 @@ int tc_agent_on_timer(struct tc_agent *a, uint64_t now)
         heartbeats(a, now);
     if (now >= a->report_at)
         send_report(a, now);
-    if (now >= a->last_mcast_ns + a->cfg.limits.idle_repair_ns)
+    if (now >= a->last_mcast_ns + idle_ns(a))
         went_idle(a, now);
     for (i = 0; i < 3 && a->state == TC_AGENT_MANIFEST; i++)
         if (!a->mobj[i].ok && now >= a->munit[i].req_at)
@@ -2493,8 +2511,8 @@ uint64_t tc_agent_next_deadline(const struct tc_agent *a)
     }
     /* the idle repair, unless already idle (then slots freeing drive it) */
     if ((a->state == TC_AGENT_MANIFEST || a->state == TC_AGENT_RECEIVING) &&
-        a->last_mcast_ns + a->cfg.limits.idle_repair_ns > a->now_ns)
-        AT(a->last_mcast_ns + a->cfg.limits.idle_repair_ns);
+        a->last_mcast_ns + idle_ns(a) > a->now_ns)
+        AT(a->last_mcast_ns + idle_ns(a));
     if (a->state == TC_AGENT_DONE)
         AT(a->done_at);
     if (a->state == TC_AGENT_LINGER)

@@ -30,8 +30,8 @@ void tc_proto_limits_default(struct tc_proto_limits *l)
     l->report_ms = 100;
     l->remcast_gather_ns = 500ull * 1000;
     l->remcast_suppress_ns = 5ull * 1000 * 1000;
-    l->admit_per_s = 1000;
-    l->admit_burst = 256;
+    l->admit_per_s = 2000;
+    l->admit_burst = 1024;
     l->pace_burst_bytes = 64ull * 1024;
 }
 

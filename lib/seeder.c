@@ -175,6 +175,9 @@ struct tc_seeder {
     int64_t pace;                        /**< pacing balance, PACE units */
     int64_t pace_max;                    /**< bucket depth, PACE units */
     uint64_t pace_ns;                    /**< time of the last refill */
+    int64_t repair;                      /**< repair budget balance, PACE units */
+    int64_t repair_max;                  /**< its depth, PACE units */
+    uint64_t repair_rate_bps;            /**< its refill: rate_bps x REPAIR_SHARE_PERMILLE */
     int64_t admit;                       /**< admission balance, ADMIT units */
     int64_t admit_max;                   /**< bucket depth, ADMIT units */
     uint64_t admit_ns;                   /**< time of the last refill */
@@ -196,7 +199,7 @@ struct tc_seeder {
     struct remcast rcast[TC_SEEDER_REMCAST_MAX];      /**< recent re-multicasts (ring) */
     uint32_t rcast_next;                              /**< next ring slot */
     struct child_report *rep;  /**< TC_TREE_FANOUT_MAX latest child reports */
-    uint64_t rep_interval;     /**< current report interval number */
+    uint64_t rep_interval;     /**< current report window number */
     uint64_t rep_count;        /**< REPORTs accepted in it */
     int fatal;                 /**< 0, or the error that stopped the seeder */
     int addr_warned;           /**< the unencodable-address warning was logged */
@@ -435,6 +438,16 @@ static void pace_refill(struct tc_seeder *s, uint64_t now)
         return;
     dt = now - s->pace_ns;
     s->pace_ns = now;
+    if (s->repair < s->repair_max) {
+        uint64_t rdt = dt;
+
+        cap_dt = (uint64_t)(s->repair_max - s->repair) / s->repair_rate_bps + 1;
+        if (rdt > cap_dt)
+            rdt = cap_dt;
+        s->repair += (int64_t)(rdt * s->repair_rate_bps);
+        if (s->repair > s->repair_max)
+            s->repair = s->repair_max;
+    }
     if (s->pace >= s->pace_max)
         return;
     cap_dt = (uint64_t)(s->pace_max - s->pace) / s->cfg.rate_bps + 1;
@@ -583,6 +596,17 @@ static uint64_t send_range(struct tc_seeder *s, const struct objref *o, uint32_t
 
         while (p < end && nb < TC_PROTO_TRAIN_BLOCKS_MAX) {
             len = end - p < s->block_len ? end - p : s->block_len;
+            if (token != 0) {
+                /* Unicast repair has its own budget, a share of the rate,
+                 * so that rounds always progress; what does not fit is
+                 * left to the node's retry. */
+                if (s->repair < (int64_t)block_cost(len) * PACE_UNITS_PER_BYTE) {
+                    s->st.repair_capped_blocks += tc_proto_nsegs(end - p, s->block_len);
+                    end = p;
+                    break;
+                }
+                s->repair -= (int64_t)block_cost(len) * PACE_UNITS_PER_BYTE;
+            }
             pace_charge(s, block_cost(len));
             p += len;
             total += len;
@@ -1143,7 +1167,11 @@ static void on_join(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from
     struct node *nd;
     uint64_t wait_ns;
 
-    if (n != UINT32_MAX && in->hdr.token != 0 && in->hdr.token == s->nodes[n].token) {
+    /* A retransmission: the node echoes its token, or it never saw the
+     * WELCOME (token 0) and has not proven its address yet. Only a node
+     * that was proven and JOINs without its token restarted. */
+    if (n != UINT32_MAX && ((in->hdr.token != 0 && in->hdr.token == s->nodes[n].token) ||
+                            (in->hdr.token == 0 && s->nodes[n].state == TC_SEEDER_NODE_WELCOMED))) {
         nd = &s->nodes[n];
         /* a retransmission: the same WELCOME (a proven node keeps its address) */
         if (!peer_eq(nd->addr, from)) {
@@ -1422,14 +1450,19 @@ static void on_report(struct tc_seeder *s, uint64_t now, uint32_t n, const struc
     slot->node = n;
     slot->r = *r;
     s->st.reports_rx++;
-    interval = now / ((uint64_t)s->cfg.limits.report_ms * NS_PER_MS);
+    /* Counted over windows of TC_SEEDER_REPORT_WINDOW intervals: a child
+     * sends one REPORT per interval, but queueing delays can put two of its
+     * reports into one short window and none into the next. */
+    interval = now / ((uint64_t)s->cfg.limits.report_ms * NS_PER_MS * TC_SEEDER_REPORT_WINDOW);
     if (interval != s->rep_interval) {
         s->rep_interval = interval;
         s->rep_count = 0;
     }
     s->rep_count++;
-    if (s->rep_count > s->st.reports_interval_max)
-        s->st.reports_interval_max = s->rep_count;
+    if ((s->rep_count + TC_SEEDER_REPORT_WINDOW - 1) / TC_SEEDER_REPORT_WINDOW >
+        s->st.reports_interval_max)
+        s->st.reports_interval_max =
+            (s->rep_count + TC_SEEDER_REPORT_WINDOW - 1) / TC_SEEDER_REPORT_WINDOW;
     if (s->nactive == 0)
         return;
     for (k = 0; k < r->nentries; k++) {
@@ -1709,6 +1742,14 @@ static void on_repair(struct tc_seeder *s, uint64_t now, uint32_t n,
     }
     if (obj_get(s, req->object, req->index, &o) != 0)
         return;
+    /* Not covered yet: the round brings it by multicast (section 6.2);
+     * serving it now would race the round with unicast copies. */
+    if ((req->object == TC_WIRE_OBJ_CHUNK || req->object == TC_WIRE_OBJ_CHUNK_HASHES)
+            ? bit_get(row(s, n), req->index)
+            : s->nodes[n].need_man) {
+        s->st.repair_early++;
+        return;
+    }
     g.node = n;
     g.direct = tc_tree_parent(s->tree, n) == TC_TREE_ROOT;
     g.object = req->object;
@@ -1912,6 +1953,11 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
                   PACE_UNITS_PER_BYTE;
     s->pace = s->pace_max;
     s->pace_ns = now;
+    s->repair_rate_bps = cfg->rate_bps * TC_SEEDER_REPAIR_SHARE_PERMILLE / 1000;
+    if (s->repair_rate_bps == 0)
+        s->repair_rate_bps = 1;
+    s->repair_max = s->pace_max * TC_SEEDER_REPAIR_BURSTS;
+    s->repair = s->repair_max;
     s->admit_max = (int64_t)cfg->limits.admit_burst * ADMIT_UNITS_PER_JOIN;
     s->admit = s->admit_max;
     s->admit_ns = now;

@@ -251,6 +251,24 @@ static void sim_json(const struct tc_simrun_cfg *c, const struct tc_simrun_resul
     printf("  \"timers_fired\": %llu,\n", (unsigned long long)r->timers_fired);
     printf("  \"end_s\": %.6f,\n  \"events\": %llu,\n  \"trace_hash\": \"%016llx\",\n",
            sim_s(r->end_ns), (unsigned long long)r->events, (unsigned long long)r->trace_hash);
+    printf("  \"seeder\": {\"rounds\": %llu, \"mcast_blocks\": %llu, \"remcast_blocks\": %llu, "
+           "\"repair_blocks\": %llu, \"repair_reqs\": %llu, \"rx_forged\": %llu, "
+           "\"rx_bad\": %llu, \"rejects\": %llu},\n",
+           (unsigned long long)r->seeder.rounds, (unsigned long long)r->seeder.mcast_blocks,
+           (unsigned long long)r->seeder.remcast_blocks,
+           (unsigned long long)r->seeder.repair_blocks, (unsigned long long)r->seeder.repair_reqs,
+           (unsigned long long)r->seeder.rx_forged, (unsigned long long)r->seeder.rx_bad,
+           (unsigned long long)r->seeder.rejects);
+    printf("  \"agents\": {\"blocks_rx\": %llu, \"blocks_dup\": %llu, \"blocks_dropped\": %llu, "
+           "\"repair_reqs\": %llu, \"repair_blocks_rx\": %llu, \"served_blocks\": %llu, "
+           "\"readbacks\": %llu, \"objects_bad\": %llu, \"rx_forged\": %llu, "
+           "\"rx_bad\": %llu, \"reports_tx\": %llu},\n",
+           (unsigned long long)r->agents.blocks_rx, (unsigned long long)r->agents.blocks_dup,
+           (unsigned long long)r->agents.blocks_dropped, (unsigned long long)r->agents.repair_reqs,
+           (unsigned long long)r->agents.repair_blocks_rx,
+           (unsigned long long)r->agents.served_blocks, (unsigned long long)r->agents.readbacks,
+           (unsigned long long)r->agents.objects_bad, (unsigned long long)r->agents.rx_forged,
+           (unsigned long long)r->agents.rx_bad, (unsigned long long)r->agents.reports_tx);
     printf("  \"sim_wall_s\": %.3f\n}\n", r->sim_wall_s);
 }
 

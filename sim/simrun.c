@@ -1442,6 +1442,29 @@ static int sr_net(struct simrun *r, struct tc_err *err)
     return 0;
 }
 
+/** Add one agent's counters to the sums of the result. */
+static void sr_stats_add(struct tc_agent_stats *sum, const struct tc_agent_stats *a)
+{
+    sum->rx_dgrams += a->rx_dgrams;
+    sum->rx_bad += a->rx_bad;
+    sum->rx_forged += a->rx_forged;
+    sum->blocks_rx += a->blocks_rx;
+    sum->blocks_dup += a->blocks_dup;
+    sum->segs_bad += a->segs_bad;
+    sum->objects_bad += a->objects_bad;
+    sum->blocks_dropped += a->blocks_dropped;
+    sum->repair_reqs += a->repair_reqs;
+    sum->repair_blocks_rx += a->repair_blocks_rx;
+    sum->served_blocks += a->served_blocks;
+    sum->served_bytes += a->served_bytes;
+    sum->readbacks += a->readbacks;
+    sum->reports_tx += a->reports_tx;
+    sum->chunks_written += a->chunks_written;
+    sum->chunks_done += a->chunks_done;
+    sum->chunk_count += a->chunk_count;
+    sum->done_ns += a->done_ns;
+}
+
 /** Fill the result from the final state. */
 static void sr_results(struct simrun *r)
 {
@@ -1461,6 +1484,7 @@ static void sr_results(struct simrun *r)
             res->chunk_lat_ns[i - 1] = nd->lat_sum_ns / nd->lat_n;
         res->segs_bad += tc_agent_stats(nd->agent)->segs_bad;
         res->repair_bytes += tc_agent_stats(nd->agent)->served_bytes;
+        sr_stats_add(&res->agents, tc_agent_stats(nd->agent));
     }
     if (r->seeder) {
         struct tc_seeder_node_info info;
@@ -1471,6 +1495,7 @@ static void sr_results(struct simrun *r)
                 res->depth[info.addr.addr - 1] = info.depth;
         res->repair_bytes += tc_seeder_stats(r->seeder)->repair_bytes;
         res->reports_interval_max = tc_seeder_stats(r->seeder)->reports_interval_max;
+        res->seeder = *tc_seeder_stats(r->seeder);
     }
     t = malloc(sizeof(*t) * (r->n ? r->n : 1));
     for (i = 0; t && i < r->n; i++)

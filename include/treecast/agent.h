@@ -40,6 +40,9 @@
 /** Default raw buffers in flight to the disk. */
 #define TC_AGENT_WRITES_DEFAULT 4u
 
+/** Before the first multicast block, idle means idle_repair_ns times this. */
+#define TC_AGENT_IDLE_START_FACTOR 25u
+
 struct tc_agent;
 
 enum tc_agent_state {

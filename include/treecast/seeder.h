@@ -21,6 +21,17 @@
 /** Most nodes one seeder serves (node indices 0..nodes_max-1). */
 #define TC_SEEDER_NODES_MAX TC_WIRE_NODES_MAX
 
+/** Share of the multicast rate that unicast repair may use, per mille: the
+ * rest always goes to the rounds, so a repair storm cannot stall them. */
+#define TC_SEEDER_REPAIR_SHARE_PERMILLE 250u
+/** Depth of the repair budget, in pacing bursts (pace_burst_bytes). */
+#define TC_SEEDER_REPAIR_BURSTS 4
+
+/** Report intervals per window over which reports_interval_max averages
+ * (1: the plain count per interval; queueing jitter can put a child's two
+ * reports into one interval, so the count may exceed the fan-out by a few). */
+#define TC_SEEDER_REPORT_WINDOW 1u
+
 /** Recently re-multicast ranges remembered for suppression, entries. */
 #define TC_SEEDER_REMCAST_MAX 256u
 
@@ -122,12 +133,16 @@ struct tc_seeder_stats {
     uint64_t joins;                /**< JOINs accepted (WELCOME sent) */
     uint64_t rejects;              /**< REJECTs sent */
     uint64_t reports_rx;           /**< REPORTs accepted */
-    uint64_t reports_interval_max; /**< most REPORTs accepted in one report interval */
+    uint64_t reports_interval_max; /**< most REPORTs accepted per report interval,
+                                        averaged over TC_SEEDER_REPORT_WINDOW intervals
+                                        (rounded up) */
     uint64_t mcast_blocks;         /**< DATA blocks multicast (rounds + re-multicast) */
     uint64_t mcast_bytes;          /**< their payload bytes */
     uint64_t remcast_blocks;       /**< of which re-multicast for correlated loss */
     uint64_t repair_blocks;        /**< DATA blocks unicast to direct children */
     uint64_t repair_bytes;         /**< their payload bytes */
+    uint64_t repair_capped_blocks; /**< blocks asked for and not sent: repair budget spent */
+    uint64_t repair_early;         /**< requests for objects not multicast to the node yet */
     uint64_t rounds;               /**< rounds started */
     uint64_t reports_dropped;      /**< REPORTs from nodes that are not direct children */
     uint64_t repair_reqs;          /**< REPAIR_REQs accepted */

@@ -20,7 +20,9 @@
 #include <stdint.h>
 
 #include "treecast/err.h"
+#include "treecast/agent.h"
 #include "treecast/proto.h"
+#include "treecast/seeder.h"
 
 /** Most agents in one run. */
 #define TC_SIMRUN_NODES_MAX 65000u
@@ -100,6 +102,9 @@ struct tc_simrun_result {
                                             first multicast block to the write of that chunk (the
                                             chunks it wrote; 0 if none) */
     uint64_t end_ns;                   /**< virtual time when the run stopped */
+    struct tc_seeder_stats seeder;     /**< the seeder's counters at the end */
+    struct tc_agent_stats agents;      /**< every agent's counters, summed (chunks_done,
+                                            chunk_count and done_ns: sums too) */
     uint64_t timers_fired; /**< core timer wake-ups, all nodes (simnet's timers_fired) */
     uint64_t events;       /**< simulator events run */
     uint64_t trace_hash;   /**< tc_sim_trace_hash() at the end */

@@ -424,6 +424,12 @@ static void run_until(struct fx *f, uint64_t until)
         f->e.now = until;
 }
 
+/** Let the first round pass (every node is then covered: section 6.2). */
+static void fx_cover(struct fx *f)
+{
+    run_until(f, f->e.now + 5000 * MS);
+}
+
 /** One block as sent: (object, index, offset, len, payload, unicast, token, to). */
 struct blk {
     uint8_t object;
@@ -619,16 +625,24 @@ static void test_join_welcome(void **state)
     assert_int_equal(tc_seeder_stats(f.s)->joins, 1);
     assert_int_equal(tc_seeder_stats(f.s)->nodes, 1);
 
-    /* restart (another token): a new token, same index */
+    /* no token while unproven (the WELCOME was lost): a retransmission */
     j.hdr.token = 0;
+    j.u.join.nonce = 0x8888;
     deliver(&f, &j, addr_of(0));
     assert_int_equal(find_msg(&f, 2, TC_WIRE_WELCOME, addr_of(0), &w2), 2);
+    assert_int_equal(w2.hdr.token, w.hdr.token);
+    assert_int_equal(w2.u.welcome.nonce, 0x8888);
+
+    /* restart (another token): a new token, same index */
+    j.hdr.token = w.hdr.token ^ 1;
+    deliver(&f, &j, addr_of(0));
+    assert_int_equal(find_msg(&f, 3, TC_WIRE_WELCOME, addr_of(0), &w2), 3);
     assert_true(w2.hdr.token != w.hdr.token && w2.hdr.token != 0);
     assert_int_equal(w2.u.welcome.node_index, 0);
     assert_int_equal(tc_seeder_stats(f.s)->nodes, 1);
 
     /* nothing else was sent before an address proof */
-    assert_int_equal(f.e.nrec, 3);
+    assert_int_equal(f.e.nrec, 4);
     assert_int_equal(tc_seeder_next_deadline(f.s), TC_PROTO_NEVER);
     fx_close(&f);
 }
@@ -993,12 +1007,12 @@ static void test_repair_unicast(void **state)
     (void)state;
     for (pass = 0; pass < 2; pass++) {
         cfg_default(&cfg);
-        cfg.min_nodes = 100;
-        cfg.start_wait_ns = 100000 * MS;
+        cfg.min_nodes = 3;
         if (pass == 0)
             cfg.limits.remcast_gather_ns = 0;
         fx_open(&f, &cfg, pass == 0 ? &ops_dgram : &ops_blocks);
         fx_nodes(&f, 3);
+        fx_cover(&f); /* the round passes: repairs are served from now on */
         mark = f.e.nrec;
         node_repair(&f, 0, TC_WIRE_OBJ_CHUNK, 3, r, 2);
         if (pass == 1) {
@@ -1045,6 +1059,30 @@ static void test_repair_unicast(void **state)
     }
 }
 
+/** A request for an object the round has not brought yet is left to the round. */
+static void test_repair_early(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_range r = {.offset = 0, .len = 100};
+    struct fx f;
+    uint32_t mark;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100; /* no round: nothing is covered */
+    cfg.start_wait_ns = 100000 * MS;
+    cfg.limits.remcast_gather_ns = 0;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 2);
+    mark = f.e.nrec;
+    node_repair(&f, 0, TC_WIRE_OBJ_CHUNK, 3, &r, 1);
+    node_repair(&f, 1, TC_WIRE_OBJ_MANIFEST, 0, &r, 1);
+    assert_int_equal(f.e.nrec, mark);
+    assert_int_equal(tc_seeder_stats(f.s)->repair_early, 2);
+    assert_int_equal(tc_seeder_stats(f.s)->repair_blocks, 0);
+    fx_close(&f);
+}
+
 static void test_remcast(void **state)
 {
     struct tc_seeder_cfg cfg;
@@ -1059,10 +1097,10 @@ static void test_remcast(void **state)
     (void)state;
     cfg_default(&cfg);
     cfg.fanout = 4;
-    cfg.min_nodes = 100;
-    cfg.start_wait_ns = 100000 * MS;
+    cfg.min_nodes = 1;
     fx_open(&f, &cfg, &ops_dgram);
     fx_nodes(&f, 4); /* four direct children: threshold max(2, 4 / 2) = 2 */
+    fx_cover(&f);    /* the round passes: repairs are served from now on */
     mark = f.e.nrec;
     node_repair(&f, 0, TC_WIRE_OBJ_CHUNK, 0, &r1, 1);
     node_repair(&f, 1, TC_WIRE_OBJ_CHUNK, 0, &r2, 1);
@@ -1130,8 +1168,7 @@ static void test_forged(void **state)
 
     (void)state;
     cfg_default(&cfg);
-    cfg.min_nodes = 100;
-    cfg.start_wait_ns = 100000 * MS;
+    cfg.min_nodes = 1;
     cfg.limits.remcast_gather_ns = 0;
     fx_open(&f, &cfg, &ops_dgram);
     node_join(&f, 0);
@@ -1140,6 +1177,7 @@ static void test_forged(void **state)
     deliver(&f, &m, evil);
     assert_int_equal(tc_seeder_stats(f.s)->rx_forged, 1);
     node_hb(&f, 0);
+    fx_cover(&f); /* the round passes: repairs are served from now on */
     mark = f.e.nrec;
     /* wrong token */
     node_hdr(&f, &m, 0, TC_WIRE_REPAIR_REQ);
@@ -1541,6 +1579,7 @@ int main(void)
         cmocka_unit_test(test_rounds),
         cmocka_unit_test(test_pacing),
         cmocka_unit_test(test_repair_unicast),
+        cmocka_unit_test(test_repair_early),
         cmocka_unit_test(test_remcast),
         cmocka_unit_test(test_forged),
         cmocka_unit_test(test_done_release),
