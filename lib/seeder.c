@@ -2095,8 +2095,19 @@ uint64_t tc_seeder_next_deadline(const struct tc_seeder *s)
         if (s->off >= s->cur.len) {
             t = s->pace_ns;
         } else {
-            len = s->cur.len - s->off < s->block_len ? s->cur.len - s->off : s->block_len;
-            need = (int64_t)block_cost(len) * PACE_UNITS_PER_BYTE - s->pace;
+            /* Wake when half a pacing burst (or the rest of the object) is
+             * affordable, not at every block: the datagrams then leave in
+             * batches (sendmmsg, the simulator's trains) at the same rate. */
+            uint64_t rest = s->cur.len - s->off, want;
+            uint32_t nblk = (uint32_t)((rest + s->block_len - 1) / s->block_len);
+
+            len = rest < s->block_len ? (uint32_t)rest : s->block_len;
+            want = rest + (uint64_t)nblk * (DATA_HDR_BYTES + TC_PROTO_WIRE_OVERHEAD);
+            if (want > (uint64_t)(s->pace_max / PACE_UNITS_PER_BYTE) / 2)
+                want = (uint64_t)(s->pace_max / PACE_UNITS_PER_BYTE) / 2;
+            if (want < block_cost(len))
+                want = block_cost(len);
+            need = (int64_t)want * PACE_UNITS_PER_BYTE - s->pace;
             t = s->pace_ns;
             if (need > 0)
                 t += ((uint64_t)need + s->cfg.rate_bps - 1) / s->cfg.rate_bps;

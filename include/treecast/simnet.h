@@ -8,8 +8,7 @@
  *
  * Node 0 is the seeder by convention; every node, injectors included, is the
  * same kind of object: what it does is its ops table (struct
- * tc_sim_node_ops), which the protocol cores' glue supplies. (The cores are
- * not plugged in yet: only tests drive the engine today.)
+ * tc_sim_node_ops), which the protocol cores' glue (sim/simrun.c) supplies.
  *
  * Topology: flat. Each node has an uplink (node -> switch) and a downlink
  * (switch -> node). A packet is serialized on the sender's uplink, crosses

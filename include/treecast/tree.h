@@ -37,8 +37,8 @@
 #define TC_TREE_FANOUT_MAX 32u
 /** Fan-out for tree-only mode (pipelined unicast forwarding), children. */
 #define TC_TREE_FANOUT_TREE_ONLY 3u
-/** Default multicast fan-out, children; the simulator runs decide the final value. */
-#define TC_TREE_FANOUT_DEFAULT 16u
+/** Default multicast fan-out, children: chosen by simulator runs (docs/protocol.md section 7). */
+#define TC_TREE_FANOUT_DEFAULT 8u
 /** Default cap on slow (catching-up) children per parent, children. */
 #define TC_TREE_CATCHUP_DEFAULT 2u
 /** Most nodes in one tree (node counts are 16-bit on the wire). */
