@@ -580,6 +580,10 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
     }
     a->st.repair_reqs += n;
     u->tries++;
+    alog(a, TC_PROTO_LOG_DEBUG, "repair: %u request(s) for chunk %u (try %u) to %s", n, index,
+         u->tries,
+         to.addr == a->cfg.seeder.addr && to.port == a->cfg.seeder.port ? "the seeder"
+                                                                        : "the parent");
     /* unanswered: back off (x2 per try, at most 2^REPAIR_BACKOFF_SHIFT_MAX x): a
      * parent that is slow because it is swamped must not be asked for
      * everything again every interval */
@@ -981,10 +985,24 @@ static void check_finishing(struct tc_agent *a)
 
 /* ---- slots ------------------------------------------------------------------------ */
 
+/**
+ * A receiving slot that may be given to another chunk: opened by multicast
+ * (not a fetch), not one segment of it checked, no unicast answer, and no
+ * block for it for repair_retry_ns. A forger's block for a made-up chunk
+ * opens such a slot; a genuine chunk being received checks its segments as
+ * soon as its hash list is complete.
+ */
+static int slot_idle(const struct tc_agent *a, const struct slot *s)
+{
+    return s->state == SL_RECV && !s->fetched && s->u.answer_ns == 0 &&
+           s->data.nhave == s->data.nunchecked && !s->list.ok &&
+           a->now_ns >= s->u.mcast_ns + a->cfg.limits.repair_retry_ns;
+}
+
 /** A slot for a new chunk: a free one, else the least recently used kept one. */
 static struct slot *slot_take(struct tc_agent *a)
 {
-    struct slot *best = NULL;
+    struct slot *best = NULL, *idle = NULL;
     uint32_t i;
 
     for (i = 0; i < a->cfg.cache_slots; i++) {
@@ -994,10 +1012,24 @@ static struct slot *slot_take(struct tc_agent *a)
             return s;
         if (s->state == SL_KEPT && (!best || s->used < best->used))
             best = s;
+        if (slot_idle(a, s) && (!idle || s->used < idle->used))
+            idle = s;
     }
-    if (best)
+    if (best) {
         a->slot_of[best->chunk] = SLOT_NONE;
-    return best;
+        return best;
+    }
+    if (idle) {
+        /* Nothing in it was ever checked and nothing came for a while:
+         * most likely opened by a forged block. Give it back. */
+        a->slot_of[idle->chunk] = SLOT_NONE;
+        a->chunk_st[idle->chunk] = CS_NEED;
+        if (idle->chunk < a->fetch_next)
+            a->fetch_next = idle->chunk; /* fetch_missing() looks at it again */
+        a->st.slots_evicted++;
+        return idle;
+    }
+    return NULL;
 }
 
 /** Open slot s for chunk j (needed, not ZERO). */
@@ -1851,6 +1883,8 @@ static void on_children(struct tc_agent *a, const struct tc_wire_children *c)
         memset(&a->children[i], 0, sizeof(a->children[i]));
         a->children[i].c = c->children[i];
     }
+    alog(a, TC_PROTO_LOG_DEBUG, "tree: %u children (generation %u)%s%u%s", c->count, c->generation,
+         c->count ? ", first " : "", c->count ? c->children[0].node_index : 0, c->count ? "" : "");
 }
 
 /** REPARENT (newer generation): our new parent. */
@@ -1868,6 +1902,9 @@ static void on_reparent(struct tc_agent *a, const struct tc_wire_reparent *r)
         a->parent.port = r->parent_port;
     }
     a->echo_parent_ns = 0;
+    alog(a, TC_PROTO_LOG_DEBUG, "tree: parent %d at depth %u (generation %u)",
+         r->parent_index == TC_WIRE_INDEX_SEEDER ? -1 : (int)r->parent_index, r->depth,
+         r->generation);
 }
 
 /** A message from the seeder (our session, our token, its address). */

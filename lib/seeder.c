@@ -81,6 +81,7 @@ struct node {
     uint32_t chunks_done;      /**< from its last HEARTBEAT */
     uint32_t hb_seq;           /**< last HEARTBEAT seq accepted */
     uint32_t hb_count;         /**< HEARTBEATs accepted while in the tree */
+    uint32_t tree_resend;      /**< HEARTBEATs still answered with the tree messages */
     uint32_t log_seq;          /**< last LOG seq accepted */
     uint64_t joined_ns;        /**< first WELCOME */
     uint64_t done_ns;          /**< DONE received, 0 if not */
@@ -1028,6 +1029,9 @@ static void apply_changes(struct tc_seeder *s)
                 send_reparent(s, x);
             if (s->nodes[x].dirty & DIRTY_CHILDREN)
                 send_children(s, x);
+            /* a lost tree message would cut a child off its parent until the
+             * next refresh: repeat them on the node's next heartbeats */
+            s->nodes[x].tree_resend = TC_SEEDER_TREE_RESEND_HEARTBEATS;
         }
         s->nodes[x].dirty = 0;
     }
@@ -1294,7 +1298,9 @@ static void on_heartbeat(struct tc_seeder *s, uint64_t now, uint32_t n,
     if (nd->state == TC_SEEDER_NODE_WELCOMED) {
         nd->hb_count = 0;
         prove(s, now, n);
-    } else if (++nd->hb_count % TC_SEEDER_REFRESH_HEARTBEATS == 0) {
+    } else if (++nd->hb_count % TC_SEEDER_REFRESH_HEARTBEATS == 0 || nd->tree_resend > 0) {
+        if (nd->tree_resend > 0)
+            nd->tree_resend--;
         send_reparent(s, n);
         if (tc_tree_children(s->tree, n, NULL, 0) > 0)
             send_children(s, n);
@@ -1468,9 +1474,20 @@ static void on_report(struct tc_seeder *s, uint64_t now, uint32_t n, const struc
     for (k = 0; k < r->nentries; k++) {
         const struct tc_wire_report_entry *e = &r->entries[k];
 
-        if (force_candidate(s, now, e->object, e->index) &&
-            2 * report_missing(s, e->object, e->index) >= s->nactive)
+        uint64_t missing;
+
+        if (!force_candidate(s, now, e->object, e->index))
+            continue;
+        missing = report_missing(s, e->object, e->index);
+        /* Half of the nodes in the tree (done ones included: they hold the
+         * object and serve it): a few stragglers at the end are repaired
+         * by their parents, not by a multicast to everyone. */
+        if (missing >= TC_SEEDER_FORCE_NODES_MIN && 2 * missing >= s->nactive + s->ndone) {
             force(s, e->object, e->index);
+            slog(s, TC_PROTO_LOG_INFO,
+                 "seeder: object %u index %u back into the round: %llu of %u nodes miss it",
+                 e->object, e->index, (unsigned long long)missing, s->nactive + s->ndone);
+        }
     }
 }
 
@@ -1782,12 +1799,21 @@ static void on_repair(struct tc_seeder *s, uint64_t now, uint32_t n,
 /* ------------------------------------------------------------------ */
 /* Entry points                                                        */
 
+/** The seeder's own children: cfg root_fanout, or the default capped at the fan-out. */
+static uint32_t root_fanout_of(const struct tc_seeder_cfg *c)
+{
+    if (c->root_fanout != 0)
+        return c->root_fanout;
+    return c->fanout < TC_SEEDER_ROOT_FANOUT_DEFAULT ? c->fanout : TC_SEEDER_ROOT_FANOUT_DEFAULT;
+}
+
 /** Check the configuration; 0 or -EINVAL naming the field. */
 static int check_cfg(const struct tc_seeder_cfg *c, const struct tc_seeder_ops *ops,
                      struct tc_err *err)
 {
     const struct tc_manifest *m = c->manifest;
     size_t pmax;
+    uint32_t rf;
 
     if (!m || !ops || !ops->send || !ops->random)
         return tc_err_set(err, -EINVAL, "seeder: manifest, send and random are required");
@@ -1824,12 +1850,17 @@ static int check_cfg(const struct tc_seeder_cfg *c, const struct tc_seeder_ops *
     if (c->nodes_max < 1 || c->nodes_max > TC_SEEDER_NODES_MAX)
         return tc_err_set(err, -EINVAL, "seeder: nodes_max %u is outside 1..%u", c->nodes_max,
                           TC_SEEDER_NODES_MAX);
-    if (tc_tree_depth_bound(c->fanout, c->nodes_max) > TC_WIRE_DEPTH_MAX)
+    if (c->root_fanout > c->fanout)
+        return tc_err_set(err, -EINVAL, "seeder: root fan-out %u is outside 1..%u (the fan-out)",
+                          c->root_fanout, c->fanout);
+    rf = root_fanout_of(c);
+    if (tc_tree_depth_bound_root(rf, c->fanout, c->nodes_max) > TC_WIRE_DEPTH_MAX)
         return tc_err_set(err, -EINVAL,
-                          "seeder: fan-out %u with %u nodes makes a tree %u levels deep; the "
-                          "wire allows %u (raise the fan-out or lower nodes_max)",
-                          c->fanout, c->nodes_max, tc_tree_depth_bound(c->fanout, c->nodes_max),
-                          TC_WIRE_DEPTH_MAX);
+                          "seeder: fan-out %u (root fan-out %u) with %u nodes makes a tree %u "
+                          "levels deep; the wire allows %u (raise the fan-outs or lower "
+                          "nodes_max)",
+                          c->fanout, rf, c->nodes_max,
+                          tc_tree_depth_bound_root(rf, c->fanout, c->nodes_max), TC_WIRE_DEPTH_MAX);
     if (!(c->group.addr >> 28 == 0xe) || c->group.port == 0)
         return tc_err_set(err, -EINVAL, "seeder: group %08x port %u is not a multicast group",
                           c->group.addr, c->group.port);
@@ -1869,6 +1900,7 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     if (!s)
         return tc_err_set(err, -ENOMEM, "seeder: out of memory");
     s->cfg = *cfg;
+    s->cfg.root_fanout = root_fanout_of(cfg);
     s->ops = ops;
     s->ctx = ctx;
     s->m = m;
@@ -1890,6 +1922,7 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     }
     tp.nodes_max = cfg->nodes_max;
     tp.fanout = cfg->fanout;
+    tp.root_fanout = s->cfg.root_fanout;
     tp.catchup_max = 1;
     rc = tc_tree_new(&s->tree, &tp, err);
     if (rc)
@@ -1907,7 +1940,7 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     s->forced = calloc(s->row_words ? s->row_words : 1, sizeof(uint64_t));
     s->last_sent = calloc(cc ? cc : 1, sizeof(uint64_t));
     s->dirty = calloc(DIRTY_MAX, sizeof(uint32_t));
-    s->gq_max = TC_SEEDER_GATHER_PER_FANOUT * cfg->fanout;
+    s->gq_max = TC_SEEDER_GATHER_PER_FANOUT * s->cfg.root_fanout;
     s->gq = calloc(s->gq_max, sizeof(*s->gq));
     s->ev = calloc((size_t)s->gq_max * TC_WIRE_RANGES_MAX * 2, sizeof(*s->ev));
     s->rep = calloc(TC_TREE_FANOUT_MAX, sizeof(*s->rep));

@@ -26,7 +26,7 @@
 
 /** The tree. Arrays indexed by node have nodes_max entries, by parent id nodes_max + 1. */
 struct tc_tree {
-    struct tc_tree_params p; /**< parameters, validated */
+    struct tc_tree_params p; /**< parameters, validated; p.root_fanout is never 0 */
     uint32_t n;              /**< nodes_max; also the parent id of the root */
     uint8_t *cls;            /**< node -> enum tc_tree_class */
     uint32_t *slot_of;       /**< node -> slot (normal nodes), NIL otherwise */
@@ -119,14 +119,27 @@ static uint32_t bm_last_le(const struct tc_tree *t, uint32_t limit)
     return NIL;
 }
 
+/** First child slot of slot s (s == NIL: the root): R + s*F, 0 for the root. */
+static uint64_t slot_first_child(const struct tc_tree *t, uint32_t s)
+{
+    return s == NIL ? 0 : t->p.root_fanout + (uint64_t)s * t->p.fanout;
+}
+
+/** Child places of slot s (s == NIL: the root, R places; F otherwise). */
+static uint32_t slot_capacity(const struct tc_tree *t, uint32_t s)
+{
+    return s == NIL ? t->p.root_fanout : t->p.fanout;
+}
+
 /** Normal children of slot s (s == NIL: the root), given mn slots in use. */
 static uint32_t slot_normal_children(const struct tc_tree *t, uint32_t s)
 {
-    uint64_t first = s == NIL ? 0 : ((uint64_t)s + 1) * t->p.fanout;
+    uint64_t first = slot_first_child(t, s);
+    uint32_t cap = slot_capacity(t, s);
 
     if (t->mn <= first)
         return 0;
-    return t->mn - first < t->p.fanout ? (uint32_t)(t->mn - first) : t->p.fanout;
+    return t->mn - first < cap ? (uint32_t)(t->mn - first) : cap;
 }
 
 /** The slot of parent id pid (NIL for the root). */
@@ -143,7 +156,7 @@ static int pid_eligible(const struct tc_tree *t, uint32_t pid)
     if (pid != t->n && (t->cls[pid] != TC_TREE_NORMAL || t->slot_of[pid] == NIL))
         return 0;
     used = slot_normal_children(t, pid_slot(t, pid)) + t->nslow[pid];
-    return t->nslow[pid] < t->p.catchup_max && used < t->p.fanout;
+    return t->nslow[pid] < t->p.catchup_max && used < slot_capacity(t, pid_slot(t, pid));
 }
 
 /** Recompute the eligibility bit of parent id pid (which must hold a slot or be the root). */
@@ -169,7 +182,7 @@ static uint32_t bit_pid(const struct tc_tree *t, uint32_t b)
 /** The parent id of the node in slot s. */
 static uint32_t slot_parent_pid(const struct tc_tree *t, uint32_t s)
 {
-    return s < t->p.fanout ? t->n : t->node_at[s / t->p.fanout - 1];
+    return s < t->p.root_fanout ? t->n : t->node_at[(s - t->p.root_fanout) / t->p.fanout];
 }
 
 /** Append a change to the log (nothing if the parent did not change). */
@@ -279,13 +292,12 @@ static void place_slow(struct tc_tree *t, uint32_t x, uint32_t old, uint32_t exc
     log_change(t, x, old, pid_public(t, pid));
 }
 
-/** Move slow children off parent id pid until its children fit in the fan-out. */
+/** Move slow children off parent id pid until its children fit in its capacity. */
 static void fix_overflow(struct tc_tree *t, uint32_t pid)
 {
-    uint32_t x;
+    uint32_t x, s = pid_slot(t, pid);
 
-    while (t->nslow[pid] > 0 &&
-           slot_normal_children(t, pid_slot(t, pid)) + t->nslow[pid] > t->p.fanout) {
+    while (t->nslow[pid] > 0 && slot_normal_children(t, s) + t->nslow[pid] > slot_capacity(t, s)) {
         x = t->shead[pid];
         slow_detach(t, x);
         place_slow(t, x, pid_public(t, pid), pid);
@@ -338,7 +350,7 @@ static void release_slot(struct tc_tree *t, uint32_t x)
     t->mn--;
     slot_put(t, y, s);
     log_change(t, y, old_y, pid_public(t, slot_parent_pid(t, s)));
-    c = (s + 1) * t->p.fanout;
+    c = (uint32_t)slot_first_child(t, s);
     end = c + slot_normal_children(t, s);
     for (; c < end; c++)
         log_change(t, t->node_at[c], x, y);
@@ -356,10 +368,10 @@ static void swap_slots(struct tc_tree *t, uint32_t a, uint32_t b)
     slot_put(t, x, b);
     log_change(t, x, pa, pb);
     log_change(t, y, pb, pa);
-    c = (a + 1) * t->p.fanout;
+    c = (uint32_t)slot_first_child(t, a);
     for (end = c + slot_normal_children(t, a); c < end; c++)
         log_change(t, t->node_at[c], x, y);
-    c = (b + 1) * t->p.fanout;
+    c = (uint32_t)slot_first_child(t, b);
     for (end = c + slot_normal_children(t, b); c < end; c++)
         log_change(t, t->node_at[c], y, x);
     fix_overflow(t, x);
@@ -382,10 +394,10 @@ static void drain(struct tc_tree *t)
     }
 }
 
-/** First slot of depth d (d >= 1) for fan-out f, saturated at UINT64_MAX / 2. */
-static uint64_t level_start(uint64_t f, uint32_t d)
+/** First slot of depth d (d >= 1) for root fan-out r and fan-out f, saturated at UINT64_MAX / 2. */
+static uint64_t level_start(uint64_t r, uint64_t f, uint32_t d)
 {
-    uint64_t lo = 0, width = f;
+    uint64_t lo = 0, width = r;
 
     while (--d > 0 && lo < UINT64_MAX / 4) {
         lo += width;
@@ -394,10 +406,10 @@ static uint64_t level_start(uint64_t f, uint32_t d)
     return lo;
 }
 
-/** Depth of slot s: 1 for slots 0..F-1. */
-static uint32_t slot_depth(uint64_t f, uint64_t s)
+/** Depth of slot s for root fan-out r and fan-out f: 1 for slots 0..r-1. */
+static uint32_t slot_depth(uint64_t r, uint64_t f, uint64_t s)
 {
-    uint64_t lo = 0, width = f;
+    uint64_t lo = 0, width = r;
     uint32_t d = 1;
 
     while (s >= lo + width) {
@@ -415,7 +427,7 @@ static uint32_t slot_depth(uint64_t f, uint64_t s)
 int tc_tree_new(struct tc_tree **out, const struct tc_tree_params *p, struct tc_err *err)
 {
     struct tc_tree *t;
-    uint32_t n, i;
+    uint32_t n, i, r, bound;
 
     *out = NULL;
     if (p->nodes_max < 1 || p->nodes_max > TC_TREE_NODES_MAX)
@@ -424,11 +436,16 @@ int tc_tree_new(struct tc_tree **out, const struct tc_tree_params *p, struct tc_
     if (p->fanout < TC_TREE_FANOUT_MIN || p->fanout > TC_TREE_FANOUT_MAX)
         return tc_err_set(err, -EINVAL, "tree: fan-out %u is outside %u..%u", p->fanout,
                           TC_TREE_FANOUT_MIN, TC_TREE_FANOUT_MAX);
-    if (tc_tree_depth_bound(p->fanout, p->nodes_max) > TC_TREE_DEPTH_MAX)
-        return tc_err_set(err, -EINVAL,
-                          "tree: fan-out %u with %u nodes is %u levels deep, more than %u",
-                          p->fanout, p->nodes_max, tc_tree_depth_bound(p->fanout, p->nodes_max),
-                          TC_TREE_DEPTH_MAX);
+    r = p->root_fanout == 0 ? p->fanout : p->root_fanout;
+    if (r > p->fanout)
+        return tc_err_set(err, -EINVAL, "tree: root fan-out %u is outside 1..%u (the fan-out)", r,
+                          p->fanout);
+    bound = tc_tree_depth_bound_root(r, p->fanout, p->nodes_max);
+    if (bound > TC_TREE_DEPTH_MAX)
+        return tc_err_set(
+            err, -EINVAL,
+            "tree: fan-out %u (root fan-out %u) with %u nodes is %u levels deep, more than %u",
+            p->fanout, r, p->nodes_max, bound, TC_TREE_DEPTH_MAX);
     if (p->catchup_max < 1 || p->catchup_max > p->fanout)
         return tc_err_set(err, -EINVAL, "tree: catch-up cap %u is outside 1..%u (the fan-out)",
                           p->catchup_max, p->fanout);
@@ -437,6 +454,7 @@ int tc_tree_new(struct tc_tree **out, const struct tc_tree_params *p, struct tc_
         return tc_err_set(err, -ENOMEM, "tree: out of memory for %u nodes", p->nodes_max);
     n = p->nodes_max;
     t->p = *p;
+    t->p.root_fanout = r;
     t->n = n;
     t->words0 = (n + 1 + WORD_BITS - 1) / WORD_BITS;
     t->words1 = (t->words0 + WORD_BITS - 1) / WORD_BITS;
@@ -637,14 +655,14 @@ int tc_tree_reparent(struct tc_tree *t, uint32_t node)
     if (t->cls[node] != TC_TREE_NORMAL)
         return -ENOENT;
     s = t->slot_of[node];
-    if (s < t->p.fanout)
+    if (s < t->p.root_fanout)
         return -ENOENT;
-    d = slot_depth(t->p.fanout, s);
-    lo = (uint32_t)level_start(t->p.fanout, d);
-    hi64 = level_start(t->p.fanout, d + 1);
+    d = slot_depth(t->p.root_fanout, t->p.fanout, s);
+    lo = (uint32_t)level_start(t->p.root_fanout, t->p.fanout, d);
+    hi64 = level_start(t->p.root_fanout, t->p.fanout, d + 1);
     hi = hi64 < t->mn ? (uint32_t)hi64 : t->mn;
-    p = s / t->p.fanout - 1;
-    bstart = (p + 1) * t->p.fanout;
+    p = (s - t->p.root_fanout) / t->p.fanout;
+    bstart = (uint32_t)slot_first_child(t, p);
     bend = bstart + t->p.fanout;
     if (hi - 1 >= bend)
         other = hi - 1;
@@ -683,11 +701,11 @@ uint32_t tc_tree_depth(const struct tc_tree *t, uint32_t node)
     if (node >= t->n)
         return 0;
     if (t->cls[node] == TC_TREE_NORMAL)
-        return slot_depth(t->p.fanout, t->slot_of[node]);
+        return slot_depth(t->p.root_fanout, t->p.fanout, t->slot_of[node]);
     if (t->cls[node] != TC_TREE_SLOW || t->sparent[node] == NIL)
         return 0;
     pid = t->sparent[node];
-    return pid == t->n ? 1 : slot_depth(t->p.fanout, t->slot_of[pid]) + 1;
+    return pid == t->n ? 1 : slot_depth(t->p.root_fanout, t->p.fanout, t->slot_of[pid]) + 1;
 }
 
 /**
@@ -706,7 +724,7 @@ uint32_t tc_tree_children(const struct tc_tree *t, uint32_t node, uint32_t *out,
     else
         return 0;
     s = pid_slot(t, pid);
-    c = s == NIL ? 0 : (s + 1) * t->p.fanout;
+    c = (uint32_t)slot_first_child(t, s);
     for (end = c + slot_normal_children(t, s); c < end; c++, k++)
         if (k < out_max)
             out[k] = t->node_at[c];
@@ -736,15 +754,25 @@ const struct tc_tree_change *tc_tree_changes(const struct tc_tree *t, uint32_t *
 }
 
 /**
- * The depth bound for nodes live nodes at fan-out fanout: normal nodes are at
- * most at the least d with F + F^2 + ... + F^d >= nodes, slow leaves one
- * level below. 0 for no nodes. Fan-out 1 (a chain) gives nodes + 1.
+ * The depth bound for nodes live nodes at fan-out fanout, the root included
+ * (R = F): see tc_tree_depth_bound_root(). Fan-out 1 (a chain) gives nodes + 1.
  */
 uint32_t tc_tree_depth_bound(uint32_t fanout, uint32_t nodes)
 {
-    if (nodes == 0 || fanout == 0)
+    return tc_tree_depth_bound_root(fanout, fanout, nodes);
+}
+
+/**
+ * The depth bound for nodes live nodes with root fan-out root_fanout (R) and
+ * fan-out fanout (F): normal nodes are at most at the least d with
+ * R + R*F + ... + R*F^(d-1) >= nodes, slow leaves one level below. 0 for no
+ * nodes or a zero fan-out.
+ */
+uint32_t tc_tree_depth_bound_root(uint32_t root_fanout, uint32_t fanout, uint32_t nodes)
+{
+    if (nodes == 0 || fanout == 0 || root_fanout == 0)
         return 0;
-    return slot_depth(fanout, nodes - 1) + 1;
+    return slot_depth(root_fanout, fanout, nodes - 1) + 1;
 }
 
 /**
@@ -765,7 +793,7 @@ int tc_tree_check(const struct tc_tree *t, struct tc_err *err)
             return tc_err_set(err, -EBADMSG, "tree: slot %u holds node %u (class %u)", s, x,
                               x < t->n ? t->cls[x] : 0);
     }
-    bound = tc_tree_depth_bound(t->p.fanout, t->alive);
+    bound = tc_tree_depth_bound_root(t->p.root_fanout, t->p.fanout, t->alive);
     for (i = 0; i < t->n; i++) {
         if (t->cls[i] == TC_TREE_NORMAL) {
             normal++;
@@ -790,8 +818,9 @@ int tc_tree_check(const struct tc_tree *t, struct tc_err *err)
         }
         depth = tc_tree_depth(t, i);
         if (depth > bound || depth > TC_TREE_DEPTH_MAX)
-            return tc_err_set(err, -EBADMSG, "tree: node %u at depth %u, bound %u (F=%u, %u nodes)",
-                              i, depth, bound, t->p.fanout, t->alive);
+            return tc_err_set(err, -EBADMSG,
+                              "tree: node %u at depth %u, bound %u (R=%u, F=%u, %u nodes)", i,
+                              depth, bound, t->p.root_fanout, t->p.fanout, t->alive);
     }
     if (normal != t->mn || normal + slow != t->alive || waiting != t->nwait)
         return tc_err_set(err, -EBADMSG,
@@ -812,9 +841,9 @@ int tc_tree_check(const struct tc_tree *t, struct tc_err *err)
             continue;
         if (pid != t->n && t->slot_of[pid] == NIL)
             return tc_err_set(err, -EBADMSG, "tree: normal node %u has no slot", pid);
-        if (slot_normal_children(t, pid_slot(t, pid)) + k > t->p.fanout)
+        if (slot_normal_children(t, pid_slot(t, pid)) + k > slot_capacity(t, pid_slot(t, pid)))
             return tc_err_set(err, -EBADMSG, "tree: parent %u has more than %u children", pid,
-                              t->p.fanout);
+                              slot_capacity(t, pid_slot(t, pid)));
     }
     k = 0;
     for (x = t->whead; x != NIL; x = t->snext[x])

@@ -45,6 +45,8 @@ static const char sim_help[] =
     "                       packets, same mean loss)\n"
     "  --shared-loss P      loss on the seeder's uplink (every agent misses the packet)\n"
     "  --fanout F           repair tree fan-out, 1..32 (1 = a chain; default 16)\n"
+    "  --root-fanout R      the seeder's own children in the tree, 1..32 and at most\n"
+    "                       the fan-out (default 4, or the fan-out if smaller)\n"
     "  --mtu M              session MTU, 1280..9000 (default 1500)\n"
     "  --seed S             the run's seed (default 1); printed, and printed again with\n"
     "                       the replay command when the run fails\n"
@@ -82,6 +84,7 @@ enum sim_opt {
     SIM_BURST,
     SIM_SHARED_LOSS,
     SIM_FANOUT,
+    SIM_ROOT_FANOUT,
     SIM_MTU,
     SIM_SEED,
     SIM_JSON,
@@ -260,11 +263,13 @@ static void sim_json(const struct tc_simrun_cfg *c, const struct tc_simrun_resul
            (unsigned long long)r->seeder.rx_forged, (unsigned long long)r->seeder.rx_bad,
            (unsigned long long)r->seeder.rejects);
     printf("  \"agents\": {\"blocks_rx\": %llu, \"blocks_dup\": %llu, \"blocks_dropped\": %llu, "
-           "\"repair_reqs\": %llu, \"repair_blocks_rx\": %llu, \"served_blocks\": %llu, "
+           "\"slots_evicted\": %llu, \"repair_reqs\": %llu, \"repair_blocks_rx\": %llu, "
+           "\"served_blocks\": %llu, "
            "\"readbacks\": %llu, \"objects_bad\": %llu, \"rx_forged\": %llu, "
            "\"rx_bad\": %llu, \"reports_tx\": %llu},\n",
            (unsigned long long)r->agents.blocks_rx, (unsigned long long)r->agents.blocks_dup,
-           (unsigned long long)r->agents.blocks_dropped, (unsigned long long)r->agents.repair_reqs,
+           (unsigned long long)r->agents.blocks_dropped,
+           (unsigned long long)r->agents.slots_evicted, (unsigned long long)r->agents.repair_reqs,
            (unsigned long long)r->agents.repair_blocks_rx,
            (unsigned long long)r->agents.served_blocks, (unsigned long long)r->agents.readbacks,
            (unsigned long long)r->agents.objects_bad, (unsigned long long)r->agents.rx_forged,
@@ -313,6 +318,7 @@ int tc_cmd_sim(int argc, char **argv)
         {"burst", no_argument, NULL, SIM_BURST},
         {"shared-loss", required_argument, NULL, SIM_SHARED_LOSS},
         {"fanout", required_argument, NULL, SIM_FANOUT},
+        {"root-fanout", required_argument, NULL, SIM_ROOT_FANOUT},
         {"mtu", required_argument, NULL, SIM_MTU},
         {"seed", required_argument, NULL, SIM_SEED},
         {"json", no_argument, NULL, SIM_JSON},
@@ -400,6 +406,12 @@ int tc_cmd_sim(int argc, char **argv)
                 return tc_cli_usage(cmd, "--fanout '%s': expected 1..%u", optarg,
                                     TC_TREE_FANOUT_MAX);
             cfg.fanout = (uint32_t)u;
+            break;
+        case SIM_ROOT_FANOUT:
+            if (tc_opts_uint(optarg, 1, TC_TREE_FANOUT_MAX, &u) < 0)
+                return tc_cli_usage(cmd, "--root-fanout '%s': expected 1..%u", optarg,
+                                    TC_TREE_FANOUT_MAX);
+            cfg.root_fanout = (uint32_t)u;
             break;
         case SIM_MTU:
             if (tc_opts_uint(optarg, TC_WIRE_MTU_MIN, TC_WIRE_MTU_MAX, &u) < 0)
@@ -497,6 +509,9 @@ int tc_cmd_sim(int argc, char **argv)
     if (cfg.late_nodes >= cfg.nodes)
         return tc_cli_usage(cmd, "--late %u: must be fewer than --nodes %u", cfg.late_nodes,
                             cfg.nodes);
+    if (cfg.root_fanout > (cfg.fanout ? cfg.fanout : TC_TREE_FANOUT_DEFAULT))
+        return tc_cli_usage(cmd, "--root-fanout %u: must be at most the fan-out (%u)",
+                            cfg.root_fanout, cfg.fanout ? cfg.fanout : TC_TREE_FANOUT_DEFAULT);
     if (cfg.forge && !cfg.real)
         return tc_cli_usage(cmd, "--forge needs --real (forged blocks are caught by real hashes)");
     if (!json)

@@ -873,6 +873,7 @@ static void sr_on_start(struct tc_sim_net *net, void *ctx, uint32_t node, uint64
         sc.mtu = (uint16_t)r->cfg.mtu;
         sc.rate_bps = (uint64_t)(r->cfg.rate_fraction * (double)r->cfg.link_bps);
         sc.fanout = r->cfg.fanout;
+        sc.root_fanout = r->cfg.root_fanout;
         sc.nodes_max = r->n;
         sc.min_nodes = r->n - r->cfg.late_nodes;
         sc.start_wait_ns = TC_SIMRUN_START_WAIT_NS;
@@ -1271,6 +1272,9 @@ static int sr_check_cfg(struct tc_simrun_cfg *c, struct tc_err *err)
     if (c->fanout > TC_WIRE_CHILDREN_MAX)
         return tc_err_set(err, -EINVAL, "--fanout %u: must be 1..%u", c->fanout,
                           TC_WIRE_CHILDREN_MAX);
+    if (c->root_fanout > c->fanout)
+        return tc_err_set(err, -EINVAL, "--root-fanout %u: must be 1..%u (the fan-out)",
+                          c->root_fanout, c->fanout);
     if (c->mtu == 0)
         c->mtu = 1500;
     if (tc_wire_data_payload_max(c->mtu) == 0)
@@ -1373,11 +1377,14 @@ static int sr_net(struct simrun *r, struct tc_err *err)
     qf = c->queue_bytes > SR_QUEUE_REF_BYTES ? c->queue_bytes / SR_QUEUE_REF_BYTES : 1;
     if (qf > SR_QUEUE_POOL_FACTOR_MAX)
         qf = SR_QUEUE_POOL_FACTOR_MAX;
-    nc.events_max = (uint32_t)(65536 + 256 * total * qf);
-    nc.pkts_max = (uint32_t)(4096 + (c->per_packet ? 16u : 8u) * total * qf);
-    nc.trains_max = (uint32_t)(1024 + 4 * total * qf);
+    /* Sized for the worst moments measured (the start of a 10 GiB session
+     * at 1% loss, when every node asks for the manifest's repairs at once)
+     * with room to spare; a pool that still runs out fails the run. */
+    nc.events_max = (uint32_t)(262144 + 1024 * total * qf);
+    nc.pkts_max = (uint32_t)(16384 + (c->per_packet ? 64u : 32u) * total * qf);
+    nc.trains_max = (uint32_t)(4096 + 16 * total * qf);
     nc.train_blocks_max = r->train_max;
-    nc.deliveries_max = 65536 + 64 * total;
+    nc.deliveries_max = 262144 + 256 * total;
     tc_sim_net_node_cfg_default(&hw);
     hw.up.rate_bps = c->link_bps;
     hw.up.latency_ns = c->latency_ns;
@@ -1453,6 +1460,7 @@ static void sr_stats_add(struct tc_agent_stats *sum, const struct tc_agent_stats
     sum->segs_bad += a->segs_bad;
     sum->objects_bad += a->objects_bad;
     sum->blocks_dropped += a->blocks_dropped;
+    sum->slots_evicted += a->slots_evicted;
     sum->repair_reqs += a->repair_reqs;
     sum->repair_blocks_rx += a->repair_blocks_rx;
     sum->served_blocks += a->served_blocks;

@@ -32,6 +32,10 @@
  * reports into one interval, so the count may exceed the fan-out by a few). */
 #define TC_SEEDER_REPORT_WINDOW 1u
 
+/** Fewest nodes missing an object for the seeder to put it back into the
+ * round (and at least half of the nodes in the tree). */
+#define TC_SEEDER_FORCE_NODES_MIN 2u
+
 /** Recently re-multicast ranges remembered for suppression, entries. */
 #define TC_SEEDER_REMCAST_MAX 256u
 
@@ -44,12 +48,22 @@
  * served at once, unicast), requests. */
 #define TC_SEEDER_GATHER_PER_FANOUT 2u
 
+/** Default number of the seeder's own children in the tree (the root fan-out,
+ * capped at the fan-out), children: the seeder repairs its direct children by
+ * unicast, so its repair load is this x the loss rate (docs/protocol-core.md
+ * section 1). */
+#define TC_SEEDER_ROOT_FANOUT_DEFAULT 4u
+
 /** Every this many HEARTBEATs from a node in the tree the seeder sends it
  * its REPARENT again, and its CHILDREN list if it has children (current
  * generation: ignored by a node that has it), so that a lost tree message
  * does not leave a node without its parent or its children for the whole
  * session, heartbeats. */
 #define TC_SEEDER_REFRESH_HEARTBEATS 4u
+/** After a change, a node's next this many HEARTBEATs are answered with its
+ * REPARENT (and CHILDREN list): one lost tree message costs a heartbeat
+ * interval, not TC_SEEDER_REFRESH_HEARTBEATS of them. */
+#define TC_SEEDER_TREE_RESEND_HEARTBEATS 3u
 
 /** Report intervals after which an object that half the ACTIVE nodes still
  * miss goes back into the round (docs/protocol.md section 6.2), intervals. */
@@ -91,6 +105,9 @@ struct tc_seeder_cfg {
     uint32_t fanout;                      /**< tree fan-out (children per parent), 1..32
                                                (1 = a chain); with nodes_max the tree
                                                must fit TC_WIRE_DEPTH_MAX levels */
+    uint32_t root_fanout;                 /**< the seeder's own children, 1..fanout; 0 =
+                                               TC_SEEDER_ROOT_FANOUT_DEFAULT, capped at
+                                               fanout */
     uint32_t nodes_max;                   /**< node table size, 1..TC_SEEDER_NODES_MAX;
                                                the per-node needs bitmap costs
                                                nodes_max x chunk_count bits */

@@ -58,6 +58,7 @@ struct tc_simrun_cfg {
     double shared_loss;   /**< on the seeder's uplink, before replication */
     int burst;            /**< loss is bursty (Gilbert-Elliott, same mean) */
     uint32_t fanout;      /**< tree fan-out (1 = a chain; 0: default) */
+    uint32_t root_fanout; /**< the seeder's own children, 1..fanout (0: the seeder's default) */
     uint32_t mtu;         /**< 1500 or 9000 (0: 1500) */
     uint32_t seg_size;    /**< integrity segment (0: one full block at the MTU) */
     double rate_fraction; /**< multicast pace as a fraction of link_bps (0: default) */

@@ -5,10 +5,12 @@
  * Nodes are the seeder's node-table indices 0..nodes_max-1; the seeder is the
  * root (TC_TREE_ROOT) and is not a node. Policy (docs/protocol-core.md):
  *
- * - Normal nodes fill a complete F-ary tree in breadth-first "slot" order:
- *   slot s has the parent slot s/F - 1 (the root for s < F), so the depth of
- *   every normal node is the least d with F + F^2 + ... + F^d >= slots used.
- *   Joining takes the next slot: O(1).
+ * - Normal nodes fill a complete tree in breadth-first "slot" order, the root
+ *   having R children (the root fan-out, R <= F) and every other parent F:
+ *   slots 0..R-1 are the root's children, slot s >= R has the parent slot
+ *   (s - R)/F, and the children of slot s are slots R + s*F .. R + s*F + F-1.
+ *   The depth of every normal node is the least d with
+ *   R + R*F + ... + R*F^(d-1) >= slots used. Joining takes the next slot: O(1).
  * - Slow (lossy, straggler) nodes hold no slot: they hang as leaves under
  *   the deepest normal node (or the root) that has a free child place and
  *   fewer than catchup_max slow children; they never have children. When no
@@ -81,6 +83,7 @@ struct tc_tree_change {
 struct tc_tree_params {
     uint32_t nodes_max;   /**< node indices 0..nodes_max-1, 1..TC_TREE_NODES_MAX */
     uint32_t fanout;      /**< children per parent (seeder included), FANOUT_MIN..MAX */
+    uint32_t root_fanout; /**< children of the root (the seeder), 1..fanout; 0 = fanout */
     uint32_t catchup_max; /**< slow children per parent, 1..fanout */
 };
 
@@ -104,6 +107,7 @@ uint32_t tc_tree_nodes(const struct tc_tree *t);
 uint32_t tc_tree_waiting(const struct tc_tree *t);
 const struct tc_tree_change *tc_tree_changes(const struct tc_tree *t, uint32_t *count);
 uint32_t tc_tree_depth_bound(uint32_t fanout, uint32_t nodes);
+uint32_t tc_tree_depth_bound_root(uint32_t root_fanout, uint32_t fanout, uint32_t nodes);
 int tc_tree_check(const struct tc_tree *t, struct tc_err *err);
 
 #endif /* TREECAST_TREE_H */

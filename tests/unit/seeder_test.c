@@ -798,26 +798,110 @@ static void test_tree_messages(void **state)
     assert_int_equal(kids[0], 4);
     assert_int_equal(children_of(&f, 2, kids), UINT32_MAX);
     assert_int_equal(tc_seeder_node(f.s, 5, &info), -ENOENT);
-    /* every TC_SEEDER_REFRESH_HEARTBEATS heartbeats: REPARENT again, and CHILDREN to a parent */
-    for (k = 1; k < TC_SEEDER_REFRESH_HEARTBEATS; k++) {
+    /* after a change, the next TC_SEEDER_TREE_RESEND_HEARTBEATS heartbeats
+     * are answered with the tree messages again (a lost one costs one
+     * heartbeat interval) */
+    for (k = 0; k < TC_SEEDER_TREE_RESEND_HEARTBEATS; k++) {
         uint32_t mark = f.e.nrec;
 
         node_hb(&f, 0);
         node_hb(&f, 3);
-        assert_int_equal(count_type(&f, mark, TC_WIRE_REPARENT), 0);
-        assert_int_equal(count_type(&f, mark, TC_WIRE_CHILDREN), 0);
+        assert_int_equal(count_type(&f, mark, TC_WIRE_REPARENT), 2);
+        assert_int_equal(count_type(&f, mark, TC_WIRE_CHILDREN), 1);
     }
-    k = f.e.nrec;
-    node_hb(&f, 0);
-    node_hb(&f, 3);
-    assert_true(find_msg(&f, k, TC_WIRE_REPARENT, addr_of(3), &m) >= 0);
-    assert_int_equal(m.u.reparent.parent_index, 0);
-    assert_int_equal(m.u.reparent.generation, 5);
-    assert_true(find_msg(&f, k, TC_WIRE_CHILDREN, addr_of(0), &m) >= 0);
-    assert_int_equal(m.u.children.count, 2);
-    assert_int_equal(count_type(&f, k, TC_WIRE_CHILDREN), 1);
-    assert_int_equal(count_type(&f, k, TC_WIRE_REPARENT), 2);
+    /* then every TC_SEEDER_REFRESH_HEARTBEATS heartbeats: REPARENT again, and
+     * CHILDREN to a parent, with the current generation */
+    {
+        uint32_t mark = f.e.nrec, last = UINT32_MAX, gap = 0;
+
+        for (k = 0; k < 4 * TC_SEEDER_REFRESH_HEARTBEATS; k++) {
+            uint32_t before = f.e.nrec;
+
+            node_hb(&f, 3);
+            if (count_type(&f, before, TC_WIRE_REPARENT) == 1) {
+                if (last != UINT32_MAX)
+                    gap = k - last;
+                last = k;
+            } else {
+                assert_int_equal(count_type(&f, before, TC_WIRE_REPARENT), 0);
+            }
+        }
+        assert_int_equal(count_type(&f, mark, TC_WIRE_REPARENT), 4);
+        assert_int_equal(gap, TC_SEEDER_REFRESH_HEARTBEATS);
+        assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(3), &m) >= 0);
+        assert_int_equal(m.u.reparent.parent_index, 0);
+        assert_int_equal(m.u.reparent.generation, 5);
+        mark = f.e.nrec;
+        for (k = 0; k < TC_SEEDER_REFRESH_HEARTBEATS; k++)
+            node_hb(&f, 0);
+        assert_true(find_msg(&f, mark, TC_WIRE_CHILDREN, addr_of(0), &m) >= 0);
+        assert_int_equal(m.u.children.count, 2);
+        assert_int_equal(count_type(&f, mark, TC_WIRE_CHILDREN), 1);
+    }
     fx_close(&f);
+}
+
+/** Proves nodes 0..n-1 and counts how many REPARENTs name the seeder as the parent. */
+static uint32_t seeder_children(struct fx *f, uint32_t n, uint32_t expect_node_parent)
+{
+    struct tc_seeder_node_info info;
+    struct tc_wire_msg m;
+    uint32_t k, direct = 0, mark;
+
+    for (k = 0; k < n; k++)
+        node_join(f, k);
+    for (k = 0; k < n; k++) {
+        mark = f->e.nrec;
+        node_hb(f, k);
+        assert_true(find_msg(f, mark, TC_WIRE_REPARENT, addr_of(k), &m) >= 0);
+        assert_int_equal(tc_seeder_node(f->s, k, &info), 0);
+        assert_int_equal(info.parent, m.u.reparent.parent_index);
+        if (m.u.reparent.parent_index == TC_WIRE_INDEX_SEEDER) {
+            direct++;
+            assert_int_equal(m.u.reparent.depth, 1);
+        } else {
+            /* every other node hangs under the seeder's first child, depth 2 */
+            assert_int_equal(m.u.reparent.parent_index, expect_node_parent);
+            assert_int_equal(m.u.reparent.depth, 2);
+        }
+    }
+    return direct;
+}
+
+/** Root fan-out: the seeder keeps root_fanout direct children, the rest go under nodes. */
+static void test_root_fanout(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder *s = NULL;
+    struct tc_err err = {0};
+    struct fx f;
+    uint32_t kids[TC_WIRE_CHILDREN_MAX];
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100; /* no round in this test */
+    cfg.fanout = 16;
+    cfg.root_fanout = 2;
+    fx_open(&f, &cfg, &ops_dgram);
+    assert_int_equal(seeder_children(&f, 10, 0), 2);
+    /* node 0 serves nodes 2..9 (slots 2 + 0*16 ..), node 1 nobody */
+    assert_int_equal(children_of(&f, 0, kids), 8);
+    assert_int_equal(kids[0], 2);
+    assert_int_equal(kids[7], 9);
+    assert_int_equal(children_of(&f, 1, kids), UINT32_MAX);
+    fx_close(&f);
+
+    /* 0: the default, TC_SEEDER_ROOT_FANOUT_DEFAULT */
+    cfg.root_fanout = 0;
+    fx_open(&f, &cfg, &ops_dgram);
+    assert_int_equal(seeder_children(&f, 10, 0), TC_SEEDER_ROOT_FANOUT_DEFAULT);
+    fx_close(&f);
+
+    /* more than the fan-out is refused, naming the field */
+    cfg.root_fanout = 17;
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dgram, NULL, 1000, &err), -EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "root fan-out 17"));
 }
 
 static void test_chain(void **state)
@@ -1586,6 +1670,7 @@ int main(void)
         cmocka_unit_test(test_join_welcome),
         cmocka_unit_test(test_reject),
         cmocka_unit_test(test_tree_messages),
+        cmocka_unit_test(test_root_fanout),
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_config_errors),
         cmocka_unit_test(test_rounds),

@@ -32,15 +32,24 @@ static uint32_t d_opt(uint32_t f, uint32_t n)
     return d;
 }
 
-static struct tc_tree *make(uint32_t nodes_max, uint32_t fanout, uint32_t catchup)
+static struct tc_tree *make_root(uint32_t nodes_max, uint32_t root_fanout, uint32_t fanout,
+                                 uint32_t catchup)
 {
-    struct tc_tree_params p = {.nodes_max = nodes_max, .fanout = fanout, .catchup_max = catchup};
+    struct tc_tree_params p = {.nodes_max = nodes_max,
+                               .fanout = fanout,
+                               .root_fanout = root_fanout,
+                               .catchup_max = catchup};
     struct tc_tree *t = NULL;
     struct tc_err e = {0};
 
     assert_int_equal(tc_tree_new(&t, &p, &e), 0);
     assert_non_null(t);
     return t;
+}
+
+static struct tc_tree *make(uint32_t nodes_max, uint32_t fanout, uint32_t catchup)
+{
+    return make_root(nodes_max, 0, fanout, catchup);
 }
 
 static void check(const struct tc_tree *t)
@@ -342,6 +351,8 @@ static void test_errors(void **state)
 
 static void random_run(uint64_t seed, uint32_t n, uint32_t f, uint32_t c, uint32_t ops,
                        uint32_t check_every);
+static void random_run_root(uint64_t seed, uint32_t n, uint32_t rf, uint32_t f, uint32_t c,
+                            uint32_t ops, uint32_t check_every);
 
 /** Fan-out 1: a chain, each node the parent of the next; promotion keeps it a chain. */
 static void test_chain(void **state)
@@ -391,7 +402,33 @@ static void test_chain(void **state)
 static void random_run(uint64_t seed, uint32_t n, uint32_t f, uint32_t c, uint32_t ops,
                        uint32_t check_every)
 {
-    struct tc_tree *t = make(n, f, c);
+    random_run_root(seed, n, 0, f, c, ops, check_every);
+}
+
+/**
+ * Children counts checked without tc_tree_check(): the root has at most rf
+ * (rf = 0: f), every normal node at most f, slow nodes none.
+ */
+static void check_caps(const struct tc_tree *t, uint32_t n, uint32_t rf, uint32_t f)
+{
+    uint32_t kids[TC_TREE_FANOUT_MAX + 1], i, k;
+
+    k = tc_tree_children(t, TC_TREE_ROOT, kids, TC_TREE_FANOUT_MAX + 1);
+    if (k > (rf == 0 ? f : rf))
+        fail_msg("the root has %u children, root fan-out %u", k, rf);
+    for (i = 0; i < n; i++) {
+        k = tc_tree_children(t, i, kids, TC_TREE_FANOUT_MAX + 1);
+        if (k > f || (k > 0 && tc_tree_class(t, i) != TC_TREE_NORMAL))
+            fail_msg("node %u (class %u) has %u children, fan-out %u", i, tc_tree_class(t, i), k,
+                     f);
+    }
+}
+
+/** random_run() with a root fan-out rf (0: f); also checks caps independently. */
+static void random_run_root(uint64_t seed, uint32_t n, uint32_t rf, uint32_t f, uint32_t c,
+                            uint32_t ops, uint32_t check_every)
+{
+    struct tc_tree *t = make_root(n, rf, f, c);
     struct shadow sh = {.parent = malloc(n * sizeof(uint32_t)), .n = n};
     struct tc_err e = {0};
     struct tu_prng p;
@@ -425,8 +462,11 @@ static void random_run(uint64_t seed, uint32_t n, uint32_t f, uint32_t c, uint32
         shadow_apply(&sh, t);
         if (op % check_every == 0 || op == ops - 1) {
             if (tc_tree_check(t, &e) != 0)
-                fail_msg("seed %llu F=%u op %u: %s", (unsigned long long)seed, f, op, e.msg);
+                fail_msg("seed %llu R=%u F=%u op %u: %s", (unsigned long long)seed, rf, f, op,
+                         e.msg);
             shadow_compare(&sh, t, seed, op);
+            if (rf != 0)
+                check_caps(t, n, rf, f);
         }
     }
     free(sh.parent);
@@ -443,6 +483,153 @@ static void test_random_ops(void **state)
     random_run(RANDOM_SEED + 5, 5000, 32, 4, RANDOM_OPS, 997);
 }
 
+/** R = 4, F = 16, 400 normal nodes: 4 children of the root, 16 of every other full parent. */
+static void test_root_fanout_shape(void **state)
+{
+    const uint32_t n = 400;
+    uint32_t kids[TC_TREE_FANOUT_MAX + 1], i, k, depth_count[5] = {0}, parents = 0, full = 0;
+    struct tc_tree *t = make_root(n, 4, 16, 2);
+
+    (void)state;
+    for (i = 0; i < n; i++)
+        assert_int_equal(tc_tree_add(t, i, TC_TREE_NORMAL), 0);
+    check(t);
+    assert_int_equal(tc_tree_children(t, TC_TREE_ROOT, kids, TC_TREE_FANOUT_MAX + 1), 4);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(kids[i], i);
+        assert_int_equal(tc_tree_parent(t, i), TC_TREE_ROOT);
+    }
+    /* slot s >= 4 hangs under slot (s - 4) / 16 */
+    assert_int_equal(tc_tree_parent(t, 4), 0);
+    assert_int_equal(tc_tree_parent(t, 19), 0);
+    assert_int_equal(tc_tree_parent(t, 20), 1);
+    assert_int_equal(tc_tree_parent(t, 68), 4);
+    assert_int_equal(tc_tree_parent(t, 399), (399 - 4) / 16);
+    for (i = 0; i < n; i++) {
+        k = tc_tree_children(t, i, kids, TC_TREE_FANOUT_MAX + 1);
+        assert_true(k <= 16);
+        parents += k > 0;
+        full += k == 16;
+        assert_in_range(tc_tree_depth(t, i), 1, 3);
+        depth_count[tc_tree_depth(t, i)]++;
+    }
+    /* levels of 4, 64, then the remaining 332 */
+    assert_int_equal(depth_count[1], 4);
+    assert_int_equal(depth_count[2], 64);
+    assert_int_equal(depth_count[3], 332);
+    /* 396 non-root children in full groups of 16 but the last (396 = 24 x 16 + 12) */
+    assert_int_equal(parents, 25);
+    assert_int_equal(full, 24);
+    /* a slow node cannot go under the full root: it goes under the deepest parent with room */
+    tc_tree_free(t);
+    t = make_root(n, 4, 16, 2);
+    assert_int_equal(tc_tree_add(t, 0, TC_TREE_NORMAL), 0);
+    assert_int_equal(tc_tree_add(t, 1, TC_TREE_SLOW), 0);
+    assert_int_equal(tc_tree_parent(t, 1), 0);
+    assert_int_equal(tc_tree_add(t, 2, TC_TREE_NORMAL), 0);
+    assert_int_equal(tc_tree_add(t, 3, TC_TREE_NORMAL), 0);
+    assert_int_equal(tc_tree_add(t, 4, TC_TREE_NORMAL), 0);
+    assert_int_equal(tc_tree_parent(t, 4), TC_TREE_ROOT);
+    /* the root is full (4 normal children): the next normal node goes under node 0 */
+    assert_int_equal(tc_tree_add(t, 5, TC_TREE_NORMAL), 0);
+    assert_int_equal(tc_tree_parent(t, 5), 0);
+    assert_int_equal(tc_tree_children(t, TC_TREE_ROOT, kids, TC_TREE_FANOUT_MAX + 1), 4);
+    check(t);
+    tc_tree_free(t);
+}
+
+/** Root fan-out 1: a single child of the root, which then has F children. */
+static void test_root_fanout_one(void **state)
+{
+    uint32_t kids[TC_TREE_FANOUT_MAX + 1], i;
+    struct tc_tree *t = make_root(40, 1, 8, 2);
+
+    (void)state;
+    for (i = 0; i < 10; i++)
+        assert_int_equal(tc_tree_add(t, i, TC_TREE_NORMAL), 0);
+    check(t);
+    assert_int_equal(tc_tree_children(t, TC_TREE_ROOT, kids, TC_TREE_FANOUT_MAX + 1), 1);
+    assert_int_equal(kids[0], 0);
+    assert_int_equal(tc_tree_children(t, 0, kids, TC_TREE_FANOUT_MAX + 1), 8);
+    assert_int_equal(tc_tree_parent(t, 9), 1);
+    assert_int_equal(tc_tree_depth(t, 9), 3);
+    /* a slow node finds no room at the root: it goes under the deepest parent, node 9 */
+    assert_int_equal(tc_tree_add(t, 20, TC_TREE_SLOW), 0);
+    assert_int_equal(tc_tree_parent(t, 20), 9);
+    assert_int_equal(tc_tree_depth(t, 20), 4);
+    assert_int_equal(tc_tree_remove(t, 20), 0);
+    /* the root's only child dies: the last node is promoted into its slot */
+    assert_int_equal(tc_tree_remove(t, 0), 0);
+    check(t);
+    assert_int_equal(tc_tree_children(t, TC_TREE_ROOT, kids, TC_TREE_FANOUT_MAX + 1), 1);
+    assert_int_equal(kids[0], 9);
+    assert_int_equal(tc_tree_parent(t, 1), 9);
+    /* the root's child has no other parent at its depth */
+    assert_int_equal(tc_tree_reparent(t, 9), -ENOENT);
+    /* an empty tree with a lone slow node: it goes under the root */
+    tc_tree_free(t);
+    t = make_root(40, 1, 8, 2);
+    assert_int_equal(tc_tree_add(t, 5, TC_TREE_SLOW), 0);
+    assert_int_equal(tc_tree_parent(t, 5), TC_TREE_ROOT);
+    /* the root is full: a normal node takes the place, the slow one moves under it */
+    assert_int_equal(tc_tree_add(t, 6, TC_TREE_NORMAL), 0);
+    assert_int_equal(tc_tree_parent(t, 6), TC_TREE_ROOT);
+    assert_int_equal(tc_tree_parent(t, 5), 6);
+    check(t);
+    tc_tree_free(t);
+    random_run_root(RANDOM_SEED + 11, 200, 1, 8, 2, 4000, 1);
+}
+
+/** Depth bounds with a root fan-out, and parameter checks. */
+static void test_root_fanout_bounds(void **state)
+{
+    struct tc_tree_params p = {.nodes_max = 400, .fanout = 16, .root_fanout = 17, .catchup_max = 2};
+    struct tc_tree *t = NULL;
+    struct tc_err e = {0};
+
+    (void)state;
+    /* 4 + 64 = 68 < 400 <= 4 + 64 + 1024: normal depth 3, slow leaves 4 */
+    assert_int_equal(tc_tree_depth_bound_root(4, 16, 400), 4);
+    assert_int_equal(tc_tree_depth_bound_root(4, 16, 68), 3);
+    assert_int_equal(tc_tree_depth_bound_root(4, 16, 69), 4);
+    /* 4 + 32 + 256 + 2048 = 2340 < 4000 <= 2340 + 16384: normal depth 5, slow 6 */
+    assert_int_equal(tc_tree_depth_bound_root(4, 8, 4000), 6);
+    assert_int_equal(tc_tree_depth_bound_root(4, 8, 2340), 5);
+    assert_int_equal(tc_tree_depth_bound_root(4, 8, 2341), 6);
+    /* R = F is the old bound */
+    assert_int_equal(tc_tree_depth_bound_root(16, 16, 400), tc_tree_depth_bound(16, 400));
+    assert_int_equal(tc_tree_depth_bound_root(1, 1, 8), 9);
+    assert_int_equal(tc_tree_depth_bound_root(4, 16, 0), 0);
+    assert_int_equal(tc_tree_depth_bound_root(0, 16, 10), 0);
+    /* R > F is refused; R = 1 with F = 2 and the most nodes still fits the depth cap */
+    assert_int_equal(tc_tree_new(&t, &p, &e), -EINVAL);
+    assert_null(t);
+    assert_non_null(strstr(e.msg, "root fan-out 17"));
+    p.root_fanout = 1;
+    p.fanout = 2;
+    p.catchup_max = 1;
+    p.nodes_max = TC_TREE_NODES_MAX;
+    assert_int_equal(tc_tree_depth_bound_root(1, 2, TC_TREE_NODES_MAX), TC_TREE_DEPTH_MAX);
+    assert_int_equal(tc_tree_new(&t, &p, &e), 0);
+    tc_tree_free(t);
+    t = NULL;
+    /* R = 1, F = 1 is a chain: 16 nodes at most */
+    p.fanout = 1;
+    p.nodes_max = TC_TREE_DEPTH_MAX;
+    assert_int_equal(tc_tree_new(&t, &p, &e), -EINVAL);
+    assert_null(t);
+}
+
+/** Random add/remove/mark_slow/mark_normal/reparent with R < F keep every invariant. */
+static void test_root_fanout_random(void **state)
+{
+    (void)state;
+    random_run_root(RANDOM_SEED + 12, 400, 4, 16, 2, 5000, 1);
+    random_run_root(RANDOM_SEED + 13, 300, 2, 8, 3, 5000, 1);
+    random_run_root(RANDOM_SEED + 14, 120, 3, 4, 1, 5000, 1);
+    random_run_root(RANDOM_SEED + 15, 2000, 4, 32, 4, 5000, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +642,10 @@ int main(void)
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_random_ops),
         cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_root_fanout_shape),
+        cmocka_unit_test(test_root_fanout_one),
+        cmocka_unit_test(test_root_fanout_bounds),
+        cmocka_unit_test(test_root_fanout_random),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
