@@ -206,6 +206,7 @@ struct tc_agent {
     uint32_t fetch_next;    /**< whole-chunk fetch scan cursor */
     int mcast_seen;         /**< a multicast chunk block arrived (mcast_pos is valid) */
     uint32_t mcast_pos;     /**< chunk of the last multicast chunk block */
+    uint32_t mcast_first;   /**< chunk of the first multicast chunk block (mcast_seen) */
     uint32_t passed_hi;     /**< no chunk at or above it is marked CF_PASSED */
     uint64_t idle_reset_ns; /**< last_mcast_ns + 1 of the idle period already rescanned */
     uint64_t mcast_key;     /**< key of the last multicast object */
@@ -909,6 +910,7 @@ static int verify_chunk(struct tc_agent *a, struct slot *s, uint8_t *raw, uint64
 
 static void check_finishing(struct tc_agent *a);
 static void fetch_missing(struct tc_agent *a, uint64_t now);
+static void mark_passed(struct tc_agent *a, uint32_t from, uint32_t to);
 
 /** Verify complete slots into free buffers, write them; then ZERO chunks. */
 static void pump(struct tc_agent *a, uint64_t now)
@@ -1224,6 +1226,11 @@ static int manifest_ready(struct tc_agent *a, const struct tc_manifest *m, uint6
     a->state = TC_AGENT_RECEIVING;
     alog(a, TC_PROTO_LOG_INFO, "manifest of %s %s accepted: %u chunks, %u held", m->name,
          m->version, n, a->st.chunks_done);
+    /* Chunks the multicast moved past while we listened but had no manifest
+     * yet: the seeder counts us covered for them, so no later round brings
+     * them; fetch them now rather than at idle. */
+    if (a->mcast_seen && a->mcast_pos > a->mcast_first)
+        mark_passed(a, a->mcast_first, a->mcast_pos);
     pump(a, now);
     return 0;
 }
@@ -1373,6 +1380,8 @@ static void mcast_chunk(struct tc_agent *a, uint32_t k, uint64_t now)
     int forward = a->mcast_seen && k > a->mcast_pos;
     uint32_t from = a->mcast_pos;
 
+    if (!a->mcast_seen)
+        a->mcast_first = k;
     a->mcast_seen = 1;
     a->mcast_pos = k;
     if (!forward || !a->m || !a->chunk_fl)

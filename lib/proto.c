@@ -24,7 +24,7 @@ void tc_proto_limits_default(struct tc_proto_limits *l)
     l->repair_retry_ns = 20ull * 1000 * 1000;
     l->repair_fallback_tries = 4;
     l->idle_repair_ns = 200ull * 1000 * 1000;
-    l->done_retry_ns = 200ull * 1000 * 1000;
+    l->done_retry_ns = 20ull * 1000 * 1000;
     l->linger_max_ns = 60ull * 1000 * 1000 * 1000;
     l->heartbeat_ms = 500;
     l->report_ms = 100;

@@ -176,6 +176,7 @@ struct tc_seeder {
     int64_t pace;                        /**< pacing balance, PACE units */
     int64_t pace_max;                    /**< bucket depth, PACE units */
     uint64_t pace_ns;                    /**< time of the last refill */
+    uint64_t hold_until;                 /**< no round block before this time */
     int64_t repair;                      /**< repair budget balance, PACE units */
     int64_t repair_max;                  /**< its depth, PACE units */
     uint64_t repair_rate_bps;            /**< its refill: rate_bps x REPAIR_SHARE_PERMILLE */
@@ -849,6 +850,11 @@ static int round_next(struct tc_seeder *s, uint64_t now)
         s->last_sent[s->cur.index] = now;
     else
         s->last_sent_man = now;
+    /* After the manifest, pause so that nodes repair what they missed of it
+     * before the chunks come: a node without the manifest drops chunk blocks,
+     * and its parent, as likely late, cannot serve them either. */
+    if (s->cur.object == TC_WIRE_OBJ_MANIFEST)
+        s->hold_until = now + TC_SEEDER_MANIFEST_SETTLE_NS;
     return round_seek(s, s->pos + 1);
 }
 
@@ -881,6 +887,9 @@ static int pump(struct tc_seeder *s, uint64_t now)
     while (s->in_round && !s->fatal) {
         uint32_t p = s->off, len, n = 0;
         uint64_t cost = 0;
+
+        if (now < s->hold_until)
+            break;
 
         if (s->off >= s->cur.len) {
             rc = round_next(s, now);
@@ -2145,6 +2154,8 @@ uint64_t tc_seeder_next_deadline(const struct tc_seeder *s)
             if (need > 0)
                 t += ((uint64_t)need + s->cfg.rate_bps - 1) / s->cfg.rate_bps;
         }
+        if (t < s->hold_until)
+            t = s->hold_until;
         if (t < d)
             d = t;
     } else if (!s->started && s->first_proof_ns != 0) {

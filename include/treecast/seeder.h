@@ -36,6 +36,11 @@
  * round (and at least half of the nodes in the tree). */
 #define TC_SEEDER_FORCE_NODES_MIN 2u
 
+/** Pause after the manifest objects before the first chunk of a round, ns:
+ * time for nodes to repair the manifest (a few repair delays and round trips
+ * on a LAN); a node without the manifest drops the chunk blocks it gets. */
+#define TC_SEEDER_MANIFEST_SETTLE_NS (20ull * 1000 * 1000)
+
 /** Recently re-multicast ranges remembered for suppression, entries. */
 #define TC_SEEDER_REMCAST_MAX 256u
 
