@@ -46,7 +46,7 @@ static const char sim_help[] =
     "  --shared-loss P      loss on the seeder's uplink (every agent misses the packet)\n"
     "  --fanout F           repair tree fan-out, 1..32 (1 = a chain; default 16)\n"
     "  --root-fanout R      the seeder's own children in the tree, 1..32 and at most\n"
-    "                       the fan-out (default 4, or the fan-out if smaller)\n"
+    "                       the fan-out (default 2, or the fan-out if smaller)\n"
     "  --mtu M              session MTU, 1280..9000 (default 1500)\n"
     "  --seed S             the run's seed (default 1); printed, and printed again with\n"
     "                       the replay command when the run fails\n"

@@ -57,7 +57,7 @@
  * capped at the fan-out), children: the seeder repairs its direct children by
  * unicast, so its repair load is this x the loss rate (docs/protocol-core.md
  * section 1). */
-#define TC_SEEDER_ROOT_FANOUT_DEFAULT 4u
+#define TC_SEEDER_ROOT_FANOUT_DEFAULT 2u
 
 /** Every this many HEARTBEATs from a node in the tree the seeder sends it
  * its REPARENT again, and its CHILDREN list if it has children (current

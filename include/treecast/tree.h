@@ -40,7 +40,7 @@
 /** Fan-out for tree-only mode (pipelined unicast forwarding), children. */
 #define TC_TREE_FANOUT_TREE_ONLY 3u
 /** Default multicast fan-out, children: chosen by simulator runs (docs/protocol.md section 7). */
-#define TC_TREE_FANOUT_DEFAULT 8u
+#define TC_TREE_FANOUT_DEFAULT 16u
 /** Default cap on slow (catching-up) children per parent, children. */
 #define TC_TREE_CATCHUP_DEFAULT 2u
 /** Most nodes in one tree (node counts are 16-bit on the wire). */

@@ -1193,6 +1193,7 @@ static void test_remcast(void **state)
     (void)state;
     cfg_default(&cfg);
     cfg.fanout = 4;
+    cfg.root_fanout = 4;
     cfg.min_nodes = 1;
     fx_open(&f, &cfg, &ops_dgram);
     fx_nodes(&f, 4); /* four direct children: threshold max(2, 4 / 2) = 2 */

@@ -31,11 +31,12 @@
 #define SIMRUN_TEST_NODES 64u
 /** Batched and per-packet done times may differ by this much, percent. */
 #define SIMRUN_TEST_PP_TOL_PCT 2.0
-/** REPORTs per interval at the seeder: at most the fan-out (16) + a quarter
- * (a child's jittered timer may land twice in one interval) ... */
-#define SIMRUN_TEST_REPORTS_MAX 20u
+/** REPORTs per interval at the seeder: at most twice its direct children
+ * (TC_SEEDER_ROOT_FANOUT_DEFAULT; a child's report delayed by queueing may
+ * land in the same interval as its next one) ... */
+#define SIMRUN_TEST_REPORTS_MAX (2u * TC_SEEDER_ROOT_FANOUT_DEFAULT)
 /** ... and at 512 agents at most this many more than at 64. */
-#define SIMRUN_TEST_REPORTS_SLACK 4u
+#define SIMRUN_TEST_REPORTS_SLACK 2u
 /** Chain: depth 8's mean chunk latency may be this many times depth 1's ... */
 #define SIMRUN_TEST_CHAIN_FACTOR 3.0
 /** ... plus this (one repair round trip and retry), ns. */
@@ -335,19 +336,18 @@ static void test_reports_bounded(void **state)
     run_ok(&c, &b, "reports at 512");
     printf("    reports per interval at the seeder: %llu at 64, %llu at 512\n",
            (unsigned long long)a.reports_interval_max, (unsigned long long)b.reports_interval_max);
-    /* One REPORT per direct child per interval, whatever N. The count in
-     * one interval is not exactly equal at 64 and 512 agents (15 and 18 with
-     * fan-out 16): queueing delays now and then put a child's two reports
-     * into one of the seeder's intervals. So: bounded by the fan-out plus
-     * that jitter, not growing with N (8 x the nodes, at most
-     * SIMRUN_TEST_REPORTS_SLACK more), and over the whole run at most one per
-     * direct child per interval. Were reports relayed per node, 512 would
-     * give hundreds. */
+    /* One REPORT per direct child per interval, whatever N (measured: 4 and
+     * 4 with 4 direct children; 2 and 2 with the default 2). Exact equality is not asserted:
+     * queueing delays can put a child's two reports into one of the seeder's
+     * intervals. So: bounded by twice the direct children, not growing with
+     * N (8 x the nodes, at most SIMRUN_TEST_REPORTS_SLACK more), and over the
+     * whole run at most one per direct child per interval. Were reports
+     * relayed per node, 512 would give hundreds. */
     assert_true(a.reports_interval_max > 0);
     assert_true(a.reports_interval_max <= SIMRUN_TEST_REPORTS_MAX);
     assert_true(b.reports_interval_max <= SIMRUN_TEST_REPORTS_MAX);
     assert_true(b.reports_interval_max <= a.reports_interval_max + SIMRUN_TEST_REPORTS_SLACK);
-    /* Over the whole run: at most one REPORT per direct child (16) per
+    /* Over the whole run: at most one REPORT per direct child (2) per
      * interval was accepted. (Nodes send their first reports to the seeder
      * until their REPARENT arrives; the seeder drops those, reports_dropped,
      * at most a few per node at the start.) */
@@ -357,9 +357,9 @@ static void test_reports_bounded(void **state)
 
         tc_proto_limits_default(&l);
         intervals = b.end_ns / ((uint64_t)l.report_ms * 1000 * 1000) + 2;
-        assert_true(b.seeder.reports_rx <= 16 * intervals);
+        assert_true(b.seeder.reports_rx <= TC_SEEDER_ROOT_FANOUT_DEFAULT * intervals);
         intervals = a.end_ns / ((uint64_t)l.report_ms * 1000 * 1000) + 2;
-        assert_true(a.seeder.reports_rx <= 16 * intervals);
+        assert_true(a.seeder.reports_rx <= TC_SEEDER_ROOT_FANOUT_DEFAULT * intervals);
     }
     tc_simrun_result_free(&a);
     tc_simrun_result_free(&b);
