@@ -1110,6 +1110,10 @@ static uint32_t fetching(const struct tc_agent *a)
  */
 static uint32_t fetch_max(const struct tc_agent *a)
 {
+    /* while the multicast runs, keep half the slots for it; once it is idle
+     * (the round is over), every slot may catch up */
+    if (a->now_ns >= a->last_mcast_ns + idle_ns(a))
+        return a->cfg.cache_slots;
     return a->cfg.cache_slots / 2 ? a->cfg.cache_slots / 2 : 1;
 }
 

@@ -26,7 +26,7 @@ void tc_proto_limits_default(struct tc_proto_limits *l)
     l->idle_repair_ns = 200ull * 1000 * 1000;
     l->done_retry_ns = 20ull * 1000 * 1000;
     l->linger_max_ns = 60ull * 1000 * 1000 * 1000;
-    l->heartbeat_ms = 500;
+    l->heartbeat_ms = 250;
     l->report_ms = 100;
     l->remcast_gather_ns = 500ull * 1000;
     l->remcast_suppress_ns = 5ull * 1000 * 1000;

@@ -1034,10 +1034,17 @@ static void apply_changes(struct tc_seeder *s)
     for (i = 0; i < s->ndirty; i++) {
         x = s->dirty[i];
         if (in_tree(&s->nodes[x])) {
-            if (s->nodes[x].dirty & DIRTY_REPARENT)
-                send_reparent(s, x);
-            if (s->nodes[x].dirty & DIRTY_CHILDREN)
-                send_children(s, x);
+            uint32_t copy;
+
+            /* Twice: a child whose parent lost its CHILDREN list is not
+             * served until the next heartbeat, and a node that falls that
+             * far behind catches up only with the link's spare capacity. */
+            for (copy = 0; copy < TC_SEEDER_TREE_COPIES; copy++) {
+                if (s->nodes[x].dirty & DIRTY_REPARENT)
+                    send_reparent(s, x);
+                if (s->nodes[x].dirty & DIRTY_CHILDREN)
+                    send_children(s, x);
+            }
             /* a lost tree message would cut a child off its parent until the
              * next refresh: repeat them on the node's next heartbeats */
             s->nodes[x].tree_resend = TC_SEEDER_TREE_RESEND_HEARTBEATS;

@@ -39,7 +39,7 @@
 /** Pause after the manifest objects before the first chunk of a round, ns:
  * time for nodes to repair the manifest (a few repair delays and round trips
  * on a LAN); a node without the manifest drops the chunk blocks it gets. */
-#define TC_SEEDER_MANIFEST_SETTLE_NS (20ull * 1000 * 1000)
+#define TC_SEEDER_MANIFEST_SETTLE_NS (100ull * 1000 * 1000)
 
 /** Recently re-multicast ranges remembered for suppression, entries. */
 #define TC_SEEDER_REMCAST_MAX 256u
@@ -69,6 +69,8 @@
  * REPARENT (and CHILDREN list): one lost tree message costs a heartbeat
  * interval, not TC_SEEDER_REFRESH_HEARTBEATS of them. */
 #define TC_SEEDER_TREE_RESEND_HEARTBEATS 3u
+/** Copies of each REPARENT and CHILDREN sent at a tree change. */
+#define TC_SEEDER_TREE_COPIES 2u
 
 /** Report intervals after which an object that half the ACTIVE nodes still
  * miss goes back into the round (docs/protocol.md section 6.2), intervals. */
