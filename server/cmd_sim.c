@@ -103,49 +103,6 @@ enum sim_opt {
 };
 
 /**
- * A size with an optional K, M, G or T suffix (powers of 1024, optionally
- * followed by "iB" or "B"). 0 or -EINVAL.
- */
-static int sim_parse_size(const char *s, uint64_t *out)
-{
-    unsigned long long v;
-    unsigned shift = 0;
-    char *end;
-
-    if (!s || !isdigit((unsigned char)s[0]))
-        return -EINVAL;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno)
-        return -EINVAL;
-    switch (toupper((unsigned char)*end)) {
-    case 'K':
-        shift = 10;
-        break;
-    case 'M':
-        shift = 20;
-        break;
-    case 'G':
-        shift = 30;
-        break;
-    case 'T':
-        shift = 40;
-        break;
-    default:
-        break;
-    }
-    if (shift) {
-        end++;
-        if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
-            end += strlen(end);
-    }
-    if (*end || v > (UINT64_MAX >> shift))
-        return -EINVAL;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
-
-/**
  * A rate with an optional k, M or G suffix (powers of 1000), decimals
  * allowed ("2.5G"). 0 or -EINVAL.
  */
@@ -362,7 +319,7 @@ int tc_cmd_sim(int argc, char **argv)
             have_nodes = 1;
             break;
         case SIM_IMAGE_SIZE:
-            if (sim_parse_size(optarg, &cfg.image_size) < 0 || cfg.image_size == 0)
+            if (tc_opts_size(optarg, &cfg.image_size) < 0 || cfg.image_size == 0)
                 return tc_cli_usage(cmd,
                                     "--image-size '%s': expected bytes with an optional "
                                     "K, M, G or T suffix (powers of 1024)",
@@ -427,7 +384,7 @@ int tc_cmd_sim(int argc, char **argv)
             json = 1;
             break;
         case SIM_CHUNK_SIZE:
-            if (sim_parse_size(optarg, &u) < 0 || u < TC_CHUNK_SIZE_MIN ||
+            if (tc_opts_size(optarg, &u) < 0 || u < TC_CHUNK_SIZE_MIN ||
                 u > TC_CHUNK_SIZE_WIRE_MAX || (u & (u - 1)))
                 return tc_cli_usage(cmd, "--chunk-size '%s': expected a power of two, 64K..4M",
                                     optarg);
@@ -479,7 +436,7 @@ int tc_cmd_sim(int argc, char **argv)
             cfg.time_limit_ns = (uint64_t)(d * 1e9);
             break;
         case SIM_QUEUE:
-            if (sim_parse_size(optarg, &cfg.queue_bytes) < 0 || cfg.queue_bytes < 2048)
+            if (tc_opts_size(optarg, &cfg.queue_bytes) < 0 || cfg.queue_bytes < 2048)
                 return tc_cli_usage(cmd,
                                     "--queue '%s': expected bytes >= 2K with an optional "
                                     "K, M or G suffix (powers of 1024)",

@@ -33,8 +33,8 @@ int tc_opts_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 }
 
 /**
- * A byte count: digits then an optional K, M or G (KiB, MiB, GiB), with an
- * optional trailing "iB" or "B" ("64K", "1M", "1MiB", "4096").
+ * A byte count: digits then an optional K, M, G or T (KiB, MiB, GiB, TiB),
+ * with an optional trailing "iB" or "B" ("64K", "1M", "1MiB", "10G", "4096").
  */
 int tc_opts_size(const char *s, uint64_t *out)
 {
@@ -59,6 +59,10 @@ int tc_opts_size(const char *s, uint64_t *out)
         break;
     case 'G':
         mul = 1024ull * 1024 * 1024;
+        end++;
+        break;
+    case 'T':
+        mul = 1024ull * 1024 * 1024 * 1024;
         end++;
         break;
     default:

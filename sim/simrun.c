@@ -1059,6 +1059,33 @@ static void sr_gen_chunk(struct tc_sim_rng *g, uint8_t *p, size_t len)
 }
 
 /**
+ * The session's manifest from its chunk entries and list hashes (both
+ * image kinds), and the length of its segment hash list.
+ */
+static int sr_manifest_build(struct simrun *r, const struct tc_manifest_chunk *ch, uint32_t count,
+                             const uint8_t *list_hash, struct tc_err *err)
+{
+    struct tc_manifest_params mp;
+    int rc;
+
+    memset(&mp, 0, sizeof(mp));
+    mp.name = SR_IMAGE_NAME;
+    mp.version = SR_IMAGE_VERSION;
+    mp.raw_size = r->cfg.image_size;
+    mp.chunk_size = r->cfg.chunk_size;
+    mp.created = SR_CREATED;
+    mp.not_after = TC_TIME_NEVER;
+    mp.seg_size = r->seg_size;
+    mp.list_hash = list_hash;
+    rc = tc_manifest_build(&mp, ch, count, NULL, &r->manifest, err);
+    if (rc < 0)
+        return rc;
+    r->man_hashes_len =
+        (size_t)tc_proto_nsegs(r->manifest->len, r->seg_size) * TC_WIRE_SEG_HASH_LEN;
+    return 0;
+}
+
+/**
  * Real image: raw bytes, encoded chunks, hash lists, the manifest, a
  * deterministic P-256 key, the signature block and the trust store.
  */
@@ -1067,7 +1094,6 @@ static int sr_image_real(struct simrun *r, struct tc_err *err)
     const struct tc_simrun_cfg *c = &r->cfg;
     uint32_t count = (uint32_t)((c->image_size + c->chunk_size - 1) / c->chunk_size);
     struct tc_manifest_chunk *ch = NULL;
-    struct tc_manifest_params mp;
     struct tc_sim_rng g, kg;
     struct tc_rng rng = {.fill = sr_rng_fill, .ctx = &kg};
     struct tc_key *key = NULL;
@@ -1116,20 +1142,9 @@ static int sr_image_real(struct simrun *r, struct tc_err *err)
         hoff += (uint64_t)tc_proto_nsegs(sl, r->seg_size) * TC_WIRE_SEG_HASH_LEN;
         soff += sl;
     }
-    memset(&mp, 0, sizeof(mp));
-    mp.name = SR_IMAGE_NAME;
-    mp.version = SR_IMAGE_VERSION;
-    mp.raw_size = c->image_size;
-    mp.chunk_size = c->chunk_size;
-    mp.created = SR_CREATED;
-    mp.not_after = TC_TIME_NEVER;
-    mp.seg_size = r->seg_size;
-    mp.list_hash = list_hash;
-    rc = tc_manifest_build(&mp, ch, count, NULL, &r->manifest, err);
+    rc = sr_manifest_build(r, ch, count, list_hash, err);
     if (rc < 0)
         goto out;
-    r->man_hashes_len =
-        (size_t)tc_proto_nsegs(r->manifest->len, r->seg_size) * TC_WIRE_SEG_HASH_LEN;
     r->man_hashes = malloc(r->man_hashes_len + 1);
     if (!r->man_hashes) {
         rc = tc_err_set(err, -ENOMEM, "manifest hash list: out of memory");
@@ -1175,7 +1190,6 @@ static int sr_image_dataless(struct simrun *r, struct tc_err *err)
     uint32_t count = (uint32_t)((c->image_size + c->chunk_size - 1) / c->chunk_size);
     struct tc_manifest_chunk *ch = calloc(count, sizeof(*ch));
     uint8_t *list_hash = calloc(count, TC_SHA256_LEN);
-    struct tc_manifest_params mp;
     struct tc_sigblock sb;
     uint32_t i;
     int rc;
@@ -1202,20 +1216,9 @@ static int sr_image_dataless(struct simrun *r, struct tc_err *err)
         tc_put_be32(ch[i].raw_hash, i);
         ch[i].raw_hash[31] = 1;
     }
-    memset(&mp, 0, sizeof(mp));
-    mp.name = SR_IMAGE_NAME;
-    mp.version = SR_IMAGE_VERSION;
-    mp.raw_size = c->image_size;
-    mp.chunk_size = c->chunk_size;
-    mp.created = SR_CREATED;
-    mp.not_after = TC_TIME_NEVER;
-    mp.seg_size = r->seg_size;
-    mp.list_hash = list_hash;
-    rc = tc_manifest_build(&mp, ch, count, NULL, &r->manifest, err);
+    rc = sr_manifest_build(r, ch, count, list_hash, err);
     if (rc < 0)
         goto out;
-    r->man_hashes_len =
-        (size_t)tc_proto_nsegs(r->manifest->len, r->seg_size) * TC_WIRE_SEG_HASH_LEN;
     memset(&sb, 0, sizeof(sb));
     r->sigblock_len = tc_sigblock_size(&sb);
     r->sigblock = malloc(r->sigblock_len);
