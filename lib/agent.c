@@ -117,6 +117,7 @@ struct unit {
     uint32_t tries;     /**< requests without any unicast answer */
     uint64_t answer_ns; /**< last unicast block (an answer), 0 if none */
     uint64_t mcast_ns;  /**< last multicast block of the unit's objects, 0 if none */
+    uint64_t open_ns;   /**< when the unit started (slot opened, WELCOME) */
     int passed;         /**< the multicast moved on (or went idle, or the objects are fetched
                              whole): ask for every missing segment, not only the gaps */
 };
@@ -565,8 +566,15 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
 {
     struct tc_proto_peer to = repair_target(a, u);
     uint64_t tail_at = u->mcast_ns + a->cfg.limits.repair_retry_ns;
-    /* the tail too once the object's multicast has been quiet for a retry interval */
-    int all = u->passed || !u->mcast_ns || now >= tail_at;
+    uint64_t tail_max = u->open_ns + TC_AGENT_TAIL_WAIT_RETRIES * a->cfg.limits.repair_retry_ns;
+    /* the tail too once the object's multicast has been quiet for a retry
+     * interval, or at the latest TC_AGENT_TAIL_WAIT_RETRIES intervals after
+     * the unit started: forged blocks of the object must not keep it "still
+     * being sent" for ever */
+    int all = u->passed || !u->mcast_ns || now >= tail_at || now >= tail_max;
+
+    if (tail_at > tail_max)
+        tail_at = tail_max;
     uint32_t n = 0;
 
     if (o1)
@@ -576,6 +584,10 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
     if (n == 0) {
         int tail = (o1 && o1->nhave < o1->nsegs) || (o2 && o2->nhave < o2->nsegs);
 
+        alog(a, TC_PROTO_LOG_DEBUG,
+             "repair: nothing to ask for chunk %u (%u/%u/%u, %u/%u/%u held/segments/unchecked)",
+             index, o1 ? o1->nhave : 0, o1 ? o1->nsegs : 0, o1 ? o1->nunchecked : 0,
+             o2 ? o2->nhave : 0, o2 ? o2->nsegs : 0, o2 ? o2->nunchecked : 0);
         u->req_at = tail && !all ? tail_at : TC_PROTO_NEVER;
         return;
     }
@@ -1050,6 +1062,7 @@ static void slot_open(struct tc_agent *a, struct slot *s, uint32_t j)
     s->u.tries = 0;
     s->u.answer_ns = 0;
     s->u.mcast_ns = 0;
+    s->u.open_ns = a->now_ns;
     s->u.req_at = TC_PROTO_NEVER;
     s->u.passed = s->list.unicast_only || s->data.unicast_only;
     s->fetched = 0;
@@ -1836,6 +1849,7 @@ static int on_welcome(struct tc_agent *a, const struct tc_wire_msg *msg, uint64_
         a->munit[i].passed = 0;
         a->munit[i].answer_ns = 0;
         a->munit[i].mcast_ns = 0;
+        a->munit[i].open_ns = now;
         a->munit[i].req_at = TC_PROTO_NEVER; /* went_idle() or the first block arms it */
     }
     a->last_mcast_ns = now;

@@ -40,6 +40,10 @@
 /** Default raw buffers in flight to the disk. */
 #define TC_AGENT_WRITES_DEFAULT 4u
 
+/** An object's unsent tail is asked for at the latest this many
+ * repair_retry_ns after its first block (a forger's blocks of it would
+ * otherwise keep its multicast looking alive). */
+#define TC_AGENT_TAIL_WAIT_RETRIES 8u
 /** Before the first multicast block, idle means idle_repair_ns times this. */
 #define TC_AGENT_IDLE_START_FACTOR 25u
 
