@@ -584,10 +584,6 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
     if (n == 0) {
         int tail = (o1 && o1->nhave < o1->nsegs) || (o2 && o2->nhave < o2->nsegs);
 
-        alog(a, TC_PROTO_LOG_DEBUG,
-             "repair: nothing to ask for chunk %u (%u/%u/%u, %u/%u/%u held/segments/unchecked)",
-             index, o1 ? o1->nhave : 0, o1 ? o1->nsegs : 0, o1 ? o1->nunchecked : 0,
-             o2 ? o2->nhave : 0, o2 ? o2->nsegs : 0, o2 ? o2->nunchecked : 0);
         u->req_at = tail && !all ? tail_at : TC_PROTO_NEVER;
         return;
     }
@@ -1910,8 +1906,7 @@ static void on_children(struct tc_agent *a, const struct tc_wire_children *c)
         memset(&a->children[i], 0, sizeof(a->children[i]));
         a->children[i].c = c->children[i];
     }
-    alog(a, TC_PROTO_LOG_DEBUG, "tree: %u children (generation %u)%s%u%s", c->count, c->generation,
-         c->count ? ", first " : "", c->count ? c->children[0].node_index : 0, c->count ? "" : "");
+    alog(a, TC_PROTO_LOG_DEBUG, "tree: %u children (generation %u)", c->count, c->generation);
 }
 
 /** REPARENT (newer generation): our new parent. */

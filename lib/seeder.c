@@ -201,7 +201,7 @@ struct tc_seeder {
     struct remcast rcast[TC_SEEDER_REMCAST_MAX];      /**< recent re-multicasts (ring) */
     uint32_t rcast_next;                              /**< next ring slot */
     struct child_report *rep;  /**< TC_TREE_FANOUT_MAX latest child reports */
-    uint64_t rep_interval;     /**< current report window number */
+    uint64_t rep_interval;     /**< current report interval number */
     uint64_t rep_count;        /**< REPORTs accepted in it */
     int fatal;                 /**< 0, or the error that stopped the seeder */
     int addr_warned;           /**< the unencodable-address warning was logged */
@@ -1472,19 +1472,16 @@ static void on_report(struct tc_seeder *s, uint64_t now, uint32_t n, const struc
     slot->node = n;
     slot->r = *r;
     s->st.reports_rx++;
-    /* Counted over windows of TC_SEEDER_REPORT_WINDOW intervals: a child
-     * sends one REPORT per interval, but queueing delays can put two of its
-     * reports into one short window and none into the next. */
-    interval = now / ((uint64_t)s->cfg.limits.report_ms * NS_PER_MS * TC_SEEDER_REPORT_WINDOW);
+    /* Counted per report interval of the seeder's clock: queueing delays
+     * can put two of a child's reports into one interval. */
+    interval = now / ((uint64_t)s->cfg.limits.report_ms * NS_PER_MS);
     if (interval != s->rep_interval) {
         s->rep_interval = interval;
         s->rep_count = 0;
     }
     s->rep_count++;
-    if ((s->rep_count + TC_SEEDER_REPORT_WINDOW - 1) / TC_SEEDER_REPORT_WINDOW >
-        s->st.reports_interval_max)
-        s->st.reports_interval_max =
-            (s->rep_count + TC_SEEDER_REPORT_WINDOW - 1) / TC_SEEDER_REPORT_WINDOW;
+    if (s->rep_count > s->st.reports_interval_max)
+        s->st.reports_interval_max = s->rep_count;
     if (s->nactive == 0)
         return;
     for (k = 0; k < r->nentries; k++) {

@@ -27,11 +27,6 @@
 /** Depth of the repair budget, in pacing bursts (pace_burst_bytes). */
 #define TC_SEEDER_REPAIR_BURSTS 4
 
-/** Report intervals per window over which reports_interval_max averages
- * (1: the plain count per interval; queueing jitter can put a child's two
- * reports into one interval, so the count may exceed the fan-out by a few). */
-#define TC_SEEDER_REPORT_WINDOW 1u
-
 /** Fewest nodes missing an object for the seeder to put it back into the
  * round (and at least half of the nodes in the tree). */
 #define TC_SEEDER_FORCE_NODES_MIN 2u
@@ -157,13 +152,11 @@ struct tc_seeder_stats {
     uint64_t joins;                /**< JOINs accepted (WELCOME sent) */
     uint64_t rejects;              /**< REJECTs sent */
     uint64_t reports_rx;           /**< REPORTs accepted */
-    uint64_t reports_interval_max; /**< most REPORTs accepted per report interval,
-                                        averaged over TC_SEEDER_REPORT_WINDOW intervals
-                                        (rounded up) */
+    uint64_t reports_interval_max; /**< most REPORTs accepted in one report interval */
     uint64_t mcast_blocks;         /**< DATA blocks multicast (rounds + re-multicast) */
     uint64_t mcast_bytes;          /**< their payload bytes */
     uint64_t remcast_blocks;       /**< of which re-multicast for correlated loss */
-    uint64_t repair_blocks;        /**< DATA blocks unicast to direct children */
+    uint64_t repair_blocks;        /**< DATA blocks unicast (repairs) */
     uint64_t repair_bytes;         /**< their payload bytes */
     uint64_t repair_capped_blocks; /**< blocks asked for and not sent: repair budget spent */
     uint64_t repair_early;         /**< requests for objects not multicast to the node yet */
