@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "treecast/crypto.h"
+#include "treecast/stream.h"
 #include "treecast/summary.h"
 #include "treecast/wire.h"
 
@@ -66,6 +67,8 @@ enum chunk_state {
 #define CF_DATA_UNICAST 0x02u
 /** The multicast moved past the chunk while we listened (so it will not come again soon). */
 #define CF_PASSED 0x04u
+/** Counted in passed_open (passed, not complete yet). */
+#define CF_OPEN 0x08u
 
 /** Slot states. */
 enum slot_state {
@@ -139,6 +142,15 @@ struct wr {
     uint32_t chunk;  /**< chunk written */
     uint64_t cookie; /**< its completion cookie */
     uint8_t *raw;    /**< chunk_size_max bytes (NULL when dataless) */
+};
+
+/** A stream to one child (tree-only, or a catching-up straggler). */
+struct astream {
+    struct tc_agent *a;        /**< back pointer for the ops */
+    uint32_t node;             /**< child's node index, UINT32_MAX = unused */
+    struct tc_proto_peer to;   /**< its address */
+    uint64_t token;            /**< its token */
+    struct tc_stream_tx tx;    /**< the sender */
 };
 
 /** A child on our current CHILDREN list. */
@@ -240,6 +252,34 @@ struct tc_agent {
     uint8_t *rb_list;               /**< hash list of the stored bytes */
     struct rbreq rbq[RB_QUEUE_MAX]; /**< waiting requests */
     uint32_t rbq_n;                 /**< entries */
+    /* liveness, restarts */
+    uint64_t last_seeder_ns;  /**< last authenticated word from the seeder */
+    uint64_t last_parent_ns;  /**< last authenticated word from the parent */
+    uint64_t reparent_at;     /**< next REPARENT_REQ while the parent is silent */
+    uint64_t parent_ask_ns;   /**< first repair request to the parent since it last spoke */
+    int rejoining;            /**< EPOCH seen: re-JOIN, keep everything else */
+    uint64_t rejoin_at;       /**< when */
+    uint8_t *held_now;        /**< bitmap of chunks done (re-JOIN summaries) */
+    /* stragglers and streams */
+    int tree_only;            /**< WELCOME said tree-only */
+    uint32_t nstreams;        /**< streams in use */
+    int leaf;                 /**< REPARENT said LEAF: we are a catching-up straggler */
+    int streamed;             /**< our parent streams to us (tree-only or leaf) */
+    uint64_t behind_at;       /**< next BEHIND request (0: none wanted) */
+    uint32_t passed_open;     /**< chunks passed by the multicast and not complete */
+    uint32_t bad_samples;     /**< consecutive loss samples at or above the behind bucket */
+    uint32_t ack_pos_hi;      /**< highest position announced in ACKs ahead */
+    uint64_t ack_due[4];      /**< positions + 1 to ACK at the end of this call (0 = none) */
+    struct astream *streams;  /**< TC_AGENT_STREAMS_MAX stream slots */
+    /* multicast loss measurement */
+    uint64_t lm_key;          /**< object key of the last multicast block */
+    uint32_t lm_end;          /**< its end offset */
+    uint64_t lm_expected;     /**< blocks expected this interval */
+    uint64_t lm_received;     /**< blocks received this interval */
+    uint32_t lm_samples[TC_AGENT_BASELINE_SAMPLES]; /**< recent loss samples, ppm */
+    uint32_t lm_nsamples;     /**< samples taken (ring position) */
+    uint8_t loss_bucket;      /**< our REPORT loss bucket (excess over the baseline) */
+    int loss_valid;           /**< loss_bucket holds a sample */
     /* transmit */
     uint8_t *tx;     /**< TX_BATCH_MAX (1 when dataless) datagram buffers */
     uint32_t tx_max; /**< buffers */
@@ -507,6 +547,14 @@ static struct tc_proto_peer repair_target(struct tc_agent *a, const struct unit 
 {
     if (u->tries >= a->cfg.limits.repair_fallback_tries)
         return a->cfg.seeder;
+    /* A quiet parent (asked, and not a word from it for TC_AGENT_QUIET_RETRIES
+     * retry intervals: dead or swamped): the seeder, for every unit, until
+     * the parent speaks again. A healthy parent answers within a round trip;
+     * waiting for each unit's own tries would fill the cache with chunks
+     * that cannot complete, and every chunk dropped then is fetched whole. */
+    if (a->parent_ask_ns != 0 && a->parent_ask_ns >= a->last_parent_ns &&
+        a->now_ns >= a->parent_ask_ns + TC_AGENT_QUIET_RETRIES * a->cfg.limits.repair_retry_ns)
+        return a->cfg.seeder;
     return a->parent;
 }
 
@@ -564,9 +612,16 @@ static uint32_t request_missing(struct tc_agent *a, const struct rxobj *o, uint3
 static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, struct rxobj *o2,
                          uint32_t index, uint64_t now)
 {
-    struct tc_proto_peer to = repair_target(a, u);
+    struct tc_proto_peer to;
     uint64_t tail_at = u->mcast_ns + a->cfg.limits.repair_retry_ns;
     uint64_t tail_max = u->open_ns + TC_AGENT_TAIL_WAIT_RETRIES * a->cfg.limits.repair_retry_ns;
+
+    /* streamed: the stream's sender retransmits what our ACKs show missing */
+    if (a->streamed) {
+        u->req_at = TC_PROTO_NEVER;
+        return;
+    }
+    to = repair_target(a, u);
     /* the tail too once the object's multicast has been quiet for a retry
      * interval, or at the latest TC_AGENT_TAIL_WAIT_RETRIES intervals after
      * the unit started: forged blocks of the object must not keep it "still
@@ -589,6 +644,8 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
     }
     a->st.repair_reqs += n;
     u->tries++;
+    if (peer_eq(to, a->parent) && (a->parent_ask_ns == 0 || a->parent_ask_ns < a->last_parent_ns))
+        a->parent_ask_ns = now; /* the first request since the parent last spoke */
     alog(a, TC_PROTO_LOG_DEBUG, "repair: %u request(s) for chunk %u (try %u) to %s", n, index,
          u->tries,
          to.addr == a->cfg.seeder.addr && to.port == a->cfg.seeder.port ? "the seeder"
@@ -694,6 +751,12 @@ static void send_join(struct tc_agent *a, uint64_t now)
         a->backoff_ns = a->cfg.limits.join_backoff_max_ns;
 }
 
+/* defined with the straggler and stream code below */
+static void loss_count(struct tc_agent *a, uint64_t key, uint32_t off, uint32_t len);
+static void loss_sample(struct tc_agent *a);
+static void open_close(struct tc_agent *a, uint32_t j);
+static void streams_wake(struct tc_agent *a, uint64_t now);
+
 /* ---- reports -------------------------------------------------------------------- */
 
 /** Report key (object, index) for sorting. */
@@ -778,12 +841,19 @@ static void send_report(struct tc_agent *a, uint64_t now)
     uint32_t nodes = 1, done;
 
     a->report_at = now + a->report_interval_ns;
-    nown = own_entries(a, own);
+    loss_sample(a);
+    /* a streamed node is not on the multicast: its losses are the stream's */
+    nown = a->streamed ? 0 : own_entries(a, own);
     hdr_init(a, &msg, TC_WIRE_REPORT, a->token);
     memset(r, 0, sizeof(*r));
     r->seq = ++a->report_seq;
     done = a->state >= TC_AGENT_DONE ? 1 : 0;
-    r->loss_hist[0] = 1;
+    if (!a->streamed)
+        r->loss_hist[a->loss_valid ? a->loss_bucket : 0] = 1;
+    if (a->m)
+        r->backlog_max = (uint32_t)((uint64_t)a->nfull * a->m->chunk_size > UINT32_MAX
+                                        ? UINT32_MAX
+                                        : (uint64_t)a->nfull * a->m->chunk_size);
     for (i = 0; i < a->nchildren; i++) {
         const struct tc_wire_report *c = &a->children[i].rep;
         unsigned b;
@@ -940,6 +1010,7 @@ static void pump(struct tc_agent *a, uint64_t now)
             s->state = SL_KEPT;
             s->used = ++a->use_seq;
             a->chunk_st[0] = CS_READY0;
+            open_close(a, 0);
             continue;
         }
         w = wr_free(a);
@@ -950,6 +1021,7 @@ static void pump(struct tc_agent *a, uint64_t now)
             continue;
         s->state = SL_KEPT;
         s->used = ++a->use_seq;
+        open_close(a, s->chunk);
         if (issue_write(a, w, s->chunk, w->raw) < 0)
             return;
     }
@@ -1012,7 +1084,7 @@ static int slot_idle(const struct tc_agent *a, const struct slot *s)
 /** A slot for a new chunk: a free one, else the least recently used kept one. */
 static struct slot *slot_take(struct tc_agent *a)
 {
-    struct slot *best = NULL, *idle = NULL;
+    struct slot *best = NULL, *idle = NULL, *oldest = NULL;
     uint32_t i;
 
     for (i = 0; i < a->cfg.cache_slots; i++) {
@@ -1024,7 +1096,14 @@ static struct slot *slot_take(struct tc_agent *a)
             best = s;
         if (slot_idle(a, s) && (!idle || s->used < idle->used))
             idle = s;
+        if (s->state == SL_RECV && (!oldest || s->used < oldest->used))
+            oldest = s;
     }
+    /* Streamed: the parent sends the chunks in order, so the least recently
+     * used incomplete chunk (left over from the multicast, say) is not the
+     * one arriving; give its slot to the stream, which brings it later. */
+    if (!best && !idle && a->streamed && oldest)
+        idle = oldest;
     if (best) {
         a->slot_of[best->chunk] = SLOT_NONE;
         return best;
@@ -1139,7 +1218,7 @@ static void fetch_missing(struct tc_agent *a, uint64_t now)
     int idle = now >= a->last_mcast_ns + idle_ns(a);
     struct slot *s;
 
-    if (a->state != TC_AGENT_RECEIVING)
+    if (a->state != TC_AGENT_RECEIVING || a->streamed)
         return;
     if (idle) {
         if (a->idle_reset_ns != a->last_mcast_ns + 1) {
@@ -1223,7 +1302,8 @@ static int manifest_ready(struct tc_agent *a, const struct tc_manifest *m, uint6
     a->chunk_st = calloc(n, 1);
     a->chunk_fl = calloc(n, 1);
     a->slot_of = malloc((size_t)n * sizeof(*a->slot_of));
-    if (!a->chunk_st || !a->chunk_fl || !a->slot_of)
+    a->held_now = calloc(tc_summary_bitmap_len(n), 1);
+    if (!a->chunk_st || !a->chunk_fl || !a->slot_of || !a->held_now)
         return tc_err_set(&a->err, -ENOMEM, "image %s: out of memory for %u chunks", m->name, n);
     a->m = m;
     a->st.chunk_count = n;
@@ -1245,6 +1325,7 @@ static int manifest_ready(struct tc_agent *a, const struct tc_manifest *m, uint6
     if (a->mcast_seen && a->mcast_pos > a->mcast_first)
         mark_passed(a, a->mcast_first, a->mcast_pos);
     pump(a, now);
+    streams_wake(a, now);
     return 0;
 }
 
@@ -1372,8 +1453,14 @@ static void mark_passed(struct tc_agent *a, uint32_t from, uint32_t to)
 
     if (to > a->m->chunk_count)
         to = a->m->chunk_count;
-    for (j = from; j < to; j++)
+    for (j = from; j < to; j++) {
+        if (!(a->chunk_fl[j] & CF_PASSED) && a->chunk_st[j] <= CS_SLOT &&
+            a->m->chunks[j].enc != TC_ENC_ZERO) {
+            a->chunk_fl[j] |= CF_OPEN;
+            a->passed_open++;
+        }
         a->chunk_fl[j] |= CF_PASSED;
+    }
     if (to > a->passed_hi)
         a->passed_hi = to;
     if (from < a->fetch_next)
@@ -1422,6 +1509,7 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
 
         a->last_mcast_ns = now;
         a->mcast_any = 1;
+        loss_count(a, key, off, len);
         if (key != a->mcast_key) {
             a->mcast_key = key;
             mcast_moved(a, key, now);
@@ -1454,7 +1542,10 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
             a->st.rx_bad++;
             return 0;
         }
-        return mobj_progress(a, mi, now);
+        added = mobj_progress(a, mi, now);
+        if (a->nstreams)
+            streams_wake(a, now);
+        return added;
     }
     /* chunk objects need the manifest */
     if (!a->m || index >= a->m->chunk_count) {
@@ -1513,6 +1604,8 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
     slot_progress(a, s, now);
     if (s->state == SL_FULL)
         pump(a, now);
+    if (a->nstreams)
+        streams_wake(a, now);
     return a->state == TC_AGENT_FAILED ? a->err.rc : 0;
 }
 
@@ -1772,6 +1865,8 @@ static struct child *child_find(struct tc_agent *a, struct tc_proto_peer from, u
 
 /* ---- control messages ------------------------------------------------------------------ */
 
+static void streams_sync(struct tc_agent *a, uint64_t now);
+
 /** A nonce we sent recently. */
 static int nonce_ours(const struct tc_agent *a, uint64_t nonce)
 {
@@ -1826,6 +1921,10 @@ static int on_welcome(struct tc_agent *a, const struct tc_wire_msg *msg, uint64_
     }
     a->hb_interval_ns = (uint64_t)w->heartbeat_ms * NS_PER_MS;
     a->report_interval_ns = (uint64_t)w->report_ms * NS_PER_MS;
+    a->tree_only = (msg->hdr.flags & TC_WIRE_WELCOME_F_TREE_ONLY) != 0;
+    a->streamed = a->tree_only;
+    a->last_seeder_ns = now;
+    a->last_parent_ns = now;
     a->state = TC_AGENT_MANIFEST;
     rc = mobj_alloc(a, &a->mobj[0], TC_WIRE_OBJ_MANIFEST_HASHES,
                     tc_proto_nsegs(w->manifest_len, a->seg) * TC_WIRE_SEG_HASH_LEN, 0);
@@ -1893,7 +1992,7 @@ static int on_reject(struct tc_agent *a, const struct tc_wire_reject_msg *r, uin
 }
 
 /** CHILDREN (newer generation): our new child list. */
-static void on_children(struct tc_agent *a, const struct tc_wire_children *c)
+static void on_children(struct tc_agent *a, const struct tc_wire_children *c, uint64_t now)
 {
     uint32_t i;
 
@@ -1907,13 +2006,27 @@ static void on_children(struct tc_agent *a, const struct tc_wire_children *c)
         a->children[i].c = c->children[i];
     }
     alog(a, TC_PROTO_LOG_DEBUG, "tree: %u children (generation %u)", c->count, c->generation);
+    streams_sync(a, now);
 }
 
 /** REPARENT (newer generation): our new parent. */
-static void on_reparent(struct tc_agent *a, const struct tc_wire_reparent *r)
+static void on_reparent(struct tc_agent *a, const struct tc_wire_reparent *r, uint16_t flags,
+                        uint64_t now)
 {
+    if ((flags & TC_WIRE_REPARENT_F_LEAF) && !a->leaf && !a->tree_only) {
+        /* a straggler now: off the multicast, our parent streams to us */
+        a->leaf = 1;
+        a->streamed = 1;
+        a->st.behind = 1;
+        if (a->ops->group && a->group.addr)
+            a->ops->group(a->ctx, 0, a->group);
+        alog(a, TC_PROTO_LOG_NOTICE, "a catching-up leaf now: left the multicast group");
+    }
     if (a->have_gen_parent && r->generation <= a->gen_parent)
         return;
+    a->last_parent_ns = now;
+    a->reparent_at = 0;
+    a->ack_pos_hi = 0;
     a->have_gen_parent = 1;
     a->gen_parent = r->generation;
     a->parent_index = r->parent_index;
@@ -1932,6 +2045,9 @@ static void on_reparent(struct tc_agent *a, const struct tc_wire_reparent *r)
 /** A message from the seeder (our session, our token, its address). */
 static int on_seeder_msg(struct tc_agent *a, const struct tc_wire_msg *msg, uint64_t now)
 {
+    a->last_seeder_ns = now;
+    if (a->parent_index == TC_WIRE_INDEX_SEEDER)
+        a->last_parent_ns = now;
     switch (msg->hdr.type) {
     case TC_WIRE_DONE_ACK:
         if (a->state == TC_AGENT_DONE &&
@@ -1951,10 +2067,10 @@ static int on_seeder_msg(struct tc_agent *a, const struct tc_wire_msg *msg, uint
         }
         return 0;
     case TC_WIRE_REPARENT:
-        on_reparent(a, &msg->u.reparent);
+        on_reparent(a, &msg->u.reparent, msg->hdr.flags, now);
         return 0;
     case TC_WIRE_CHILDREN:
-        on_children(a, &msg->u.children);
+        on_children(a, &msg->u.children, now);
         return 0;
     case TC_WIRE_HEARTBEAT:
         a->echo_seeder_ns = msg->u.heartbeat.time_ns;
@@ -1964,6 +2080,590 @@ static int on_seeder_msg(struct tc_agent *a, const struct tc_wire_msg *msg, uint
     default:
         return 0;
     }
+}
+
+/* ---- multicast loss, stragglers ------------------------------------------------------ */
+
+/** Blocks of the object at position key, 0 if its length is not known yet. */
+static uint64_t key_blocks(const struct tc_agent *a, uint64_t key)
+{
+    uint8_t object;
+    uint32_t index, len;
+
+    if (key < TC_PROTO_POS_CHUNKS) {
+        len = a->mobj[key].len;
+    } else {
+        tc_proto_obj_at((uint32_t)key, &object, &index);
+        if (!a->m || index >= a->m->chunk_count)
+            return 0;
+        len = a->m->chunks[index].stored_len;
+        if (object == TC_WIRE_OBJ_CHUNK_HASHES)
+            len = tc_proto_nsegs(len, a->seg) * TC_WIRE_SEG_HASH_LEN;
+    }
+    return (len + a->block_len - 1) / a->block_len;
+}
+
+/**
+ * Count a multicast block of position key at [off, off + len) for the loss
+ * measurement: the blocks the seeder must have sent since the previous one
+ * (the rest of that object, whole objects in between, this one's earlier
+ * blocks) are expected, this one is received. A step back (a new round, a
+ * re-multicast) expects just this block. Objects of unknown length count
+ * one block.
+ */
+static void loss_count(struct tc_agent *a, uint64_t key, uint32_t off, uint32_t len)
+{
+    uint64_t exp = 1, k, b;
+
+    if (a->lm_key != UINT64_MAX && key == a->lm_key && off >= a->lm_end) {
+        exp += (off - a->lm_end) / a->block_len;
+    } else if (a->lm_key != UINT64_MAX && key > a->lm_key) {
+        b = key_blocks(a, a->lm_key);
+        if (b * a->block_len > a->lm_end)
+            exp += (b * a->block_len - a->lm_end) / a->block_len;
+        /* whole objects in between (bounded: a long gap is counted up to
+         * the manifest's size once, not rescanned per block) */
+        for (k = a->lm_key + 1; k < key && k < a->lm_key + 1 + 2ull * TC_MANIFEST_CHUNKS_MAX; k++)
+            exp += key_blocks(a, k);
+        exp += off / a->block_len;
+    }
+    a->lm_key = key;
+    a->lm_end = off + len;
+    a->lm_expected += exp;
+    a->lm_received++;
+}
+
+/** REPORT loss bucket of an excess loss in ppm (docs/protocol.md section 3.8). */
+static uint8_t loss_bucket_of(uint32_t ppm)
+{
+    static const uint32_t upper[TC_WIRE_LOSS_HIST - 1] = {0, 1000, 3000, 10000, 30000, 100000,
+                                                          300000};
+    uint8_t b;
+
+    for (b = 0; b < TC_WIRE_LOSS_HIST - 1; b++)
+        if (b == 0 ? ppm == 0 : ppm < upper[b])
+            return b;
+    return TC_WIRE_LOSS_HIST - 1;
+}
+
+/** Close a loss interval: a sample, the baseline (least recent sample), the bucket. */
+static void loss_sample(struct tc_agent *a)
+{
+    uint32_t ppm, base = UINT32_MAX, i, n;
+
+    if (a->lm_expected < TC_AGENT_LOSS_MIN_BLOCKS) {
+        if (a->lm_expected == 0)
+            a->bad_samples = 0; /* no multicast: nothing to judge */
+        return;
+    }
+    if (a->lm_received > a->lm_expected)
+        a->lm_received = a->lm_expected;
+    ppm = (uint32_t)((a->lm_expected - a->lm_received) * 1000000 / a->lm_expected);
+    a->lm_expected = 0;
+    a->lm_received = 0;
+    a->st.loss_ppm = ppm;
+    a->lm_samples[a->lm_nsamples++ % TC_AGENT_BASELINE_SAMPLES] = ppm;
+    n = a->lm_nsamples < TC_AGENT_BASELINE_SAMPLES ? a->lm_nsamples : TC_AGENT_BASELINE_SAMPLES;
+    for (i = 0; i < n; i++)
+        if (a->lm_samples[i] < base)
+            base = a->lm_samples[i];
+    a->loss_bucket = loss_bucket_of(ppm - base);
+    a->loss_valid = 1;
+    /* Against the absolute loss: a node that loses this much of the
+     * multicast cannot keep up, whatever its baseline says. */
+    if (loss_bucket_of(ppm) >= TC_AGENT_BEHIND_LOSS_BUCKET)
+        a->bad_samples++;
+    else
+        a->bad_samples = 0;
+}
+
+/** Chunk j is no longer open (complete, or held): out of passed_open. */
+static void open_close(struct tc_agent *a, uint32_t j)
+{
+    if (a->chunk_fl[j] & CF_OPEN) {
+        a->chunk_fl[j] &= (uint8_t)~CF_OPEN;
+        a->passed_open--;
+    }
+}
+
+/** A REPARENT_REQ to the seeder. */
+static void send_reparent_req(struct tc_agent *a, uint16_t reason, uint64_t now)
+{
+    struct tc_wire_msg msg;
+    uint64_t silence = (now - a->last_parent_ns) / NS_PER_MS;
+
+    hdr_init(a, &msg, TC_WIRE_REPARENT_REQ, a->token);
+    memset(&msg.u.reparent_req, 0, sizeof(msg.u.reparent_req));
+    msg.u.reparent_req.parent_index = a->parent_index;
+    msg.u.reparent_req.reason = reason;
+    msg.u.reparent_req.silence_ms =
+        (uint32_t)(silence > TC_WIRE_DELAY_MS_MAX ? TC_WIRE_DELAY_MS_MAX : silence);
+    msg.u.reparent_req.chunks_done = a->st.chunks_done;
+    send1(a, a->cfg.seeder, &msg);
+    a->st.reparent_reqs++;
+}
+
+/**
+ * Are we a straggler? Sustained heavy multicast loss, or more chunks passed
+ * and incomplete than the cache could ever repair: ask to become a leaf
+ * that catches up from its parent (repeated each heartbeat until the LEAF
+ * REPARENT comes).
+ */
+static void behind_check(struct tc_agent *a, uint64_t now)
+{
+    if (a->leaf || a->tree_only || a->state != TC_AGENT_RECEIVING)
+        return;
+    if (a->bad_samples < TC_AGENT_BEHIND_SAMPLES &&
+        a->passed_open <= TC_AGENT_BEHIND_SLOTS * a->cfg.cache_slots)
+        return;
+    if (now < a->behind_at)
+        return;
+    if (a->behind_at == 0)
+        alog(a, TC_PROTO_LOG_NOTICE,
+             "cannot keep up with the multicast (loss %u ppm, %u chunks behind): asking to catch "
+             "up from our parent",
+             a->st.loss_ppm, a->passed_open);
+    a->behind_at = now + a->hb_interval_ns;
+    send_reparent_req(a, TC_WIRE_REPARENT_BEHIND, now);
+}
+
+/* ---- streams: the child side ---------------------------------------------------------- */
+
+/** Bytes we can still take beyond what we acknowledged: free and evictable slots. */
+static uint64_t stream_window(const struct tc_agent *a)
+{
+    uint64_t per = a->m ? a->m->chunk_size : a->block_len * 64ull;
+    uint32_t i, n = 0;
+
+    if (!a->m)
+        return TC_STREAM_CWND_MAX_BYTES;
+    for (i = 0; i < a->cfg.cache_slots; i++)
+        n += a->slots[i].state == SL_FREE || a->slots[i].state == SL_KEPT ||
+             a->slots[i].state == SL_RECV;
+    return (uint64_t)n * per;
+}
+
+/** Build the ACK of position pos; 0, or -ENOENT if we cannot describe it. */
+static int ack_of(struct tc_agent *a, uint32_t pos, struct tc_wire_ack *ack)
+{
+    const struct rxobj *o = NULL;
+    uint8_t object;
+    uint32_t index, len;
+    int full = 0;
+
+    memset(ack, 0, sizeof(*ack));
+    tc_proto_obj_at(pos, &object, &index);
+    ack->object = object;
+    ack->index = index;
+    if (pos < TC_PROTO_POS_CHUNKS) {
+        o = &a->mobj[pos];
+        len = o->len;
+        full = o->ok;
+    } else {
+        if (!a->m || index >= a->m->chunk_count)
+            return -ENOENT;
+        len = a->m->chunks[index].stored_len;
+        if (object == TC_WIRE_OBJ_CHUNK_HASHES)
+            len = tc_proto_nsegs(len, a->seg) * TC_WIRE_SEG_HASH_LEN;
+        switch (a->chunk_st[index]) {
+        case CS_SLOT: {
+            const struct slot *s = &a->slots[a->slot_of[index]];
+
+            o = object == TC_WIRE_OBJ_CHUNK ? &s->data : &s->list;
+            full = s->state != SL_RECV || o->ok;
+            break;
+        }
+        case CS_NEED:
+            break;
+        default:
+            full = 1;
+            break;
+        }
+    }
+    if (len == 0)
+        return -ENOENT;
+    tc_stream_ack_build(ack, o && !full ? o->have : NULL, full, len, a->seg, stream_window(a));
+    return 0;
+}
+
+/** True if we hold position pos whole. */
+static int pos_whole(const struct tc_agent *a, uint32_t pos)
+{
+    uint8_t object;
+    uint32_t index;
+
+    if (pos < TC_PROTO_POS_CHUNKS)
+        return a->mobj[pos].ok;
+    tc_proto_obj_at(pos, &object, &index);
+    if (!a->m || index >= a->m->chunk_count)
+        return 0;
+    return a->chunk_st[index] >= CS_READY0 ||
+           (a->chunk_st[index] == CS_SLOT && a->slots[a->slot_of[index]].state != SL_RECV);
+}
+
+/** A streamed block of (object, index) arrived: its ACK is due at the end of this call. */
+static void ack_note(struct tc_agent *a, uint8_t object, uint32_t index)
+{
+    uint32_t pos = tc_proto_pos_of(object, index), i;
+
+    if (pos == UINT32_MAX)
+        return;
+    for (i = 0; i < 4; i++) {
+        if (a->ack_due[i] == pos + 1ull)
+            return;
+        if (a->ack_due[i] == 0) {
+            a->ack_due[i] = pos + 1ull;
+            return;
+        }
+    }
+}
+
+/** Send the due ACKs to our parent, and the whole objects just ahead of them. */
+static void ack_flush(struct tc_agent *a)
+{
+    struct tc_wire_msg msg;
+    uint32_t i, p, hi;
+
+    for (i = 0; i < 4 && a->ack_due[i]; i++) {
+        uint32_t pos = (uint32_t)(a->ack_due[i] - 1);
+
+        a->ack_due[i] = 0;
+        hdr_init(a, &msg, TC_WIRE_ACK, a->token);
+        if (ack_of(a, pos, &msg.u.ack) == 0) {
+            send1(a, a->parent, &msg);
+            a->st.acks_tx++;
+        }
+        /* the sender skips what we hold whole just ahead (resume, reparent) */
+        hi = pos + TC_STREAM_ACK_AHEAD;
+        p = a->ack_pos_hi > pos ? a->ack_pos_hi + 1 : pos + 1;
+        for (; p <= hi; p++) {
+            if (!pos_whole(a, p))
+                continue;
+            hdr_init(a, &msg, TC_WIRE_ACK, a->token);
+            if (ack_of(a, p, &msg.u.ack) == 0) {
+                send1(a, a->parent, &msg);
+                a->st.acks_tx++;
+            }
+        }
+        if (hi > a->ack_pos_hi)
+            a->ack_pos_hi = hi;
+    }
+}
+
+/* ---- streams: the parent side --------------------------------------------------------- */
+
+/** Where the bytes of (object, index) are for serving: 0 and *sr, or -EAGAIN (read-back
+ * started or busy), or -ENOENT (we do not have it). */
+static int src_for(struct tc_agent *a, uint8_t object, uint32_t index, struct src *sr)
+{
+    int mi = mobj_index(object);
+
+    memset(sr, 0, sizeof(*sr));
+    if (mi >= 0) {
+        const struct rxobj *o = &a->mobj[mi];
+
+        if (!o->len || (!o->ok && !o->unchecked))
+            return -ENOENT; /* whole-checked objects only once verified */
+        sr->bytes = o->bytes;
+        sr->len = o->len;
+        sr->have = o->ok ? NULL : o->have;
+        sr->unchecked = o->ok ? NULL : o->unchecked;
+        return 0;
+    }
+    if (!a->m || index >= a->m->chunk_count || a->m->chunks[index].enc == TC_ENC_ZERO)
+        return -ENOENT;
+    if (a->slot_of[index] != SLOT_NONE) {
+        const struct slot *s = &a->slots[a->slot_of[index]];
+        const struct rxobj *o = object == TC_WIRE_OBJ_CHUNK ? &s->data : &s->list;
+
+        if (object == TC_WIRE_OBJ_CHUNK_HASHES && !o->ok)
+            return -ENOENT;
+        sr->bytes = o->bytes;
+        sr->len = o->len;
+        sr->have = o->have;
+        sr->unchecked = o->unchecked;
+        return 0;
+    }
+    if (a->chunk_st[index] != CS_DONE && a->chunk_st[index] != CS_HELD)
+        return -ENOENT;
+    if (a->rb == RB_READY && a->rb_chunk == index) {
+        if (!a->rb_ok)
+            return -ENOENT;
+        sr->len = a->m->chunks[index].stored_len;
+        if (object == TC_WIRE_OBJ_CHUNK) {
+            sr->bytes = a->rb_stored;
+        } else {
+            sr->bytes = a->cfg.dataless ? NULL : a->rb_list;
+            sr->len = tc_proto_nsegs(sr->len, a->seg) * TC_WIRE_SEG_HASH_LEN;
+        }
+        return 0;
+    }
+    if (a->rb != RB_READING && a->ops->read) {
+        a->rb = RB_READING;
+        a->rb_chunk = index;
+        a->rb_ok = 0;
+        a->rb_cookie = cookie_new(a, CK_READ);
+        a->st.readbacks++;
+        if (a->ops->read(a->ctx, (uint64_t)index * a->m->chunk_size, a->rb_raw,
+                         tc_manifest_chunk_raw_len(a->m, index), a->rb_cookie) < 0)
+            a->rb = RB_IDLE;
+    }
+    return -EAGAIN;
+}
+
+/** Stream op: the object at position pos (stream.h). */
+static int as_object_at(void *ctx, uint32_t pos, struct tc_stream_obj *o)
+{
+    struct astream *as = ctx;
+    struct tc_agent *a = as->a;
+    uint8_t object;
+    uint32_t index;
+
+    tc_proto_obj_at(pos, &object, &index);
+    o->object = object;
+    o->index = index;
+    if (pos < TC_PROTO_POS_CHUNKS) {
+        o->len = a->mobj[pos].len;
+        return 0;
+    }
+    if (!a->m)
+        return -EAGAIN;
+    if (index >= a->m->chunk_count)
+        return -ENOENT;
+    o->len = a->m->chunks[index].stored_len;
+    if (object == TC_WIRE_OBJ_CHUNK_HASHES)
+        o->len = tc_proto_nsegs(o->len, a->seg) * TC_WIRE_SEG_HASH_LEN;
+    return 0;
+}
+
+/** Stream op: checked bytes we hold contiguously from off. */
+static uint32_t as_held(void *ctx, const struct tc_stream_obj *o, uint32_t off, uint32_t len)
+{
+    struct astream *as = ctx;
+    struct tc_agent *a = as->a;
+    struct src sr;
+    uint32_t k, k1, end;
+
+    if (src_for(a, o->object, o->index, &sr) != 0 || off >= sr.len)
+        return 0;
+    end = sr.len - off < len ? sr.len : off + len;
+    k = off / a->seg;
+    k1 = tc_proto_nsegs(end, a->seg);
+    while (k < k1 && !(sr.have && !bm_get(sr.have, k)) &&
+           !(sr.unchecked && bm_get(sr.unchecked, k)))
+        k++;
+    if ((uint64_t)k * a->seg >= end)
+        return end - off;
+    return k * a->seg > off ? k * a->seg - off : 0;
+}
+
+/** Stream op: send [off, off + len) of o to the child as unicast DATA. */
+static int as_send(void *ctx, const struct tc_stream_obj *o, uint32_t off, uint32_t len)
+{
+    struct astream *as = ctx;
+    struct tc_agent *a = as->a;
+    struct tc_proto_dgram d[TX_BATCH_MAX];
+    struct src sr;
+    uint32_t nd = 0;
+
+    if (src_for(a, o->object, o->index, &sr) != 0)
+        return -EAGAIN;
+    serve_run(a, &sr, o->object, o->index, as->to, as->token, off / a->seg,
+              tc_proto_nsegs((uint64_t)off + len, a->seg), d, &nd);
+    tx_flush(a, d, &nd);
+    a->st.stream_bytes += len;
+    return 0;
+}
+
+static const struct tc_stream_ops as_ops = {
+    .object_at = as_object_at,
+    .held = as_held,
+    .send = as_send,
+};
+
+/** Our list changed: a stream for each STREAM child, none for the others. */
+static void streams_sync(struct tc_agent *a, uint64_t now)
+{
+    uint32_t i, k;
+
+    for (k = 0; k < TC_AGENT_STREAMS_MAX; k++) {
+        struct astream *as = &a->streams[k];
+        int keep = 0;
+
+        for (i = 0; i < a->nchildren && as->node != UINT32_MAX; i++)
+            keep |= a->children[i].c.node_index == as->node &&
+                    (a->children[i].c.flags & TC_WIRE_CHILD_F_STREAM) &&
+                    a->children[i].c.token == as->token;
+        if (!keep)
+            as->node = UINT32_MAX;
+    }
+    for (i = 0; i < a->nchildren; i++) {
+        const struct tc_wire_child *c = &a->children[i].c;
+        struct astream *as = NULL;
+
+        if (!(c->flags & TC_WIRE_CHILD_F_STREAM))
+            continue;
+        for (k = 0; k < TC_AGENT_STREAMS_MAX; k++)
+            if (a->streams[k].node == c->node_index)
+                break;
+        if (k < TC_AGENT_STREAMS_MAX)
+            continue;
+        for (k = 0; k < TC_AGENT_STREAMS_MAX && !as; k++)
+            if (a->streams[k].node == UINT32_MAX)
+                as = &a->streams[k];
+        if (!as) {
+            alog(a, TC_PROTO_LOG_WARN, "more than %u children to stream to: node %u not served",
+                 TC_AGENT_STREAMS_MAX, c->node_index);
+            continue;
+        }
+        as->a = a;
+        as->node = c->node_index;
+        as->to.addr = c->addr;
+        as->to.port = c->port;
+        as->token = c->token;
+        /* tree-only: as fast as the path allows; a straggler: at most the
+         * session rate (it left the multicast: its link is free for us) */
+        tc_stream_tx_init(&as->tx, &as_ops, as, a->seg, a->block_len, TC_STREAM_CWND_MAX_BYTES,
+                          a->tree_only ? 0 : a->w.rate_bps, 0);
+        tc_stream_tx_wake(&as->tx, now);
+    }
+    a->nstreams = 0;
+    for (k = 0; k < TC_AGENT_STREAMS_MAX; k++)
+        a->nstreams += a->streams[k].node != UINT32_MAX;
+}
+
+/** More bytes (or the manifest, or a read-back): every stream may send. */
+static void streams_wake(struct tc_agent *a, uint64_t now)
+{
+    uint32_t k;
+
+    if (!a->streams)
+        return;
+    for (k = 0; k < TC_AGENT_STREAMS_MAX; k++)
+        if (a->streams[k].node != UINT32_MAX)
+            tc_stream_tx_wake(&a->streams[k].tx, now);
+}
+
+/** An ACK from a child we stream to. */
+static void on_ack(struct tc_agent *a, const struct child *c, const struct tc_wire_ack *ack,
+                   uint64_t now)
+{
+    uint32_t k;
+
+    for (k = 0; k < TC_AGENT_STREAMS_MAX; k++) {
+        struct astream *as = &a->streams[k];
+
+        if (as->node == c->c.node_index && as->token == c->c.token) {
+            tc_stream_tx_on_ack(&as->tx, now, tc_proto_pos_of(ack->object, ack->index), ack);
+            return;
+        }
+    }
+    a->st.rx_forged++;
+}
+
+/* ---- seeder restarts ------------------------------------------------------------------ */
+
+/** EPOCH from the seeder: re-JOIN (with our summary) within rejoin_spread_ms. */
+static void on_epoch(struct tc_agent *a, const struct tc_wire_msg *msg, uint64_t now)
+{
+    if (!a->welcomed || msg->hdr.session_id != a->session_id || msg->hdr.epoch <= a->epoch ||
+        a->state == TC_AGENT_RELEASED || a->state == TC_AGENT_JOINING)
+        return;
+    if (msg->hdr.token != 0 && msg->hdr.token != a->token)
+        return;
+    a->last_seeder_ns = now;
+    if (a->rejoining)
+        return;
+    a->rejoining = 1;
+    a->rejoin_at = now + rnd_below(a, (uint64_t)msg->u.epoch.rejoin_spread_ms * NS_PER_MS + 1);
+    a->backoff_ns = a->cfg.limits.join_backoff_min_ns;
+    alog(a, TC_PROTO_LOG_NOTICE, "the seeder restarted (epoch %u -> %u): joining again",
+         a->epoch, msg->hdr.epoch);
+}
+
+/** The re-JOIN: our session, token and the chunks we hold. */
+static void send_rejoin(struct tc_agent *a, uint64_t now)
+{
+    struct tc_summary_run runs[TC_WIRE_JOIN_RUNS_MAX];
+    struct tc_wire_join *j = &a->join.u.join;
+    uint32_t nruns = 0, i;
+
+    a->join.hdr.session_id = a->session_id;
+    a->join.hdr.epoch = a->epoch;
+    a->join.hdr.token = a->token;
+    j->nruns = 0;
+    if (a->m && a->held_now) {
+        memset(a->held_now, 0, tc_summary_bitmap_len(a->m->chunk_count));
+        for (i = 0; i < a->m->chunk_count; i++)
+            if (a->chunk_st[i] == CS_DONE || a->chunk_st[i] == CS_HELD ||
+                (a->chunk_st[i] == CS_NEED && a->m->chunks[i].enc == TC_ENC_ZERO && i != 0))
+                a->held_now[i / 8] |= (uint8_t)(1u << (i % 8));
+        if (tc_summary_runs(a->held_now, a->m->chunk_count, runs, TC_WIRE_JOIN_RUNS_MAX, &nruns,
+                            NULL, NULL) == 0) {
+            for (i = 0; i < nruns; i++) {
+                j->runs[i].first = runs[i].first;
+                j->runs[i].count = runs[i].count;
+            }
+            j->nruns = (uint16_t)nruns;
+        }
+    }
+    a->st.rejoins++;
+    send_join(a, now);
+    a->rejoin_at = a->join_at;
+}
+
+/** A WELCOME answering our re-JOIN: the new epoch (and token), the seeder as parent. */
+static int on_rewelcome(struct tc_agent *a, const struct tc_wire_msg *msg, uint64_t now)
+{
+    const struct tc_wire_welcome *w = &msg->u.welcome;
+
+    if (memcmp(w->manifest_digest, a->w.manifest_digest, TC_SHA256_LEN) != 0) {
+        tc_err_set(&a->err, -EPROTO,
+                   "the seeder restarted with a different manifest for image %s: stopping "
+                   "(nothing more is written)",
+                   a->image);
+        return fail(a, a->err.rc);
+    }
+    a->rejoining = 0;
+    a->session_id = msg->hdr.session_id;
+    a->epoch = msg->hdr.epoch;
+    a->token = msg->hdr.token;
+    a->w.rate_bps = w->rate_bps;
+    a->parent_index = TC_WIRE_INDEX_SEEDER;
+    a->parent = a->cfg.seeder;
+    a->have_gen_parent = 0;
+    a->have_gen_children = 0;
+    a->last_seeder_ns = now;
+    a->last_parent_ns = now;
+    alog(a, TC_PROTO_LOG_INFO, "welcomed again in epoch %u as node %u", a->epoch, w->node_index);
+    heartbeats(a, now);
+    return 0;
+}
+
+/** Liveness: the parent silent past parent_timeout_ns asks the seeder for another; the
+ * seeder silent past seeder_timeout_ns fails the agent (never hands off). */
+static int liveness(struct tc_agent *a, uint64_t now)
+{
+    if (a->state < TC_AGENT_LINGER && now > a->last_seeder_ns + a->cfg.limits.seeder_timeout_ns) {
+        tc_err_set(&a->err, -ETIMEDOUT,
+                   "lost the seeder at %u.%u.%u.%u:%u: nothing heard for %llu s (limit %llu s); "
+                   "image %s is not complete and will not be booted",
+                   a->cfg.seeder.addr >> 24, (a->cfg.seeder.addr >> 16) & 0xff,
+                   (a->cfg.seeder.addr >> 8) & 0xff, a->cfg.seeder.addr & 0xff, a->cfg.seeder.port,
+                   (unsigned long long)((now - a->last_seeder_ns) / 1000000000ull),
+                   (unsigned long long)(a->cfg.limits.seeder_timeout_ns / 1000000000ull),
+                   a->image);
+        return fail(a, -ETIMEDOUT);
+    }
+    if (a->welcomed && a->parent_index != TC_WIRE_INDEX_SEEDER && a->state < TC_AGENT_RELEASED &&
+        now > a->last_parent_ns + a->cfg.limits.parent_timeout_ns && now >= a->reparent_at) {
+        if (a->reparent_at == 0 || now >= a->reparent_at + a->cfg.limits.parent_timeout_ns)
+            alog(a, TC_PROTO_LOG_NOTICE, "parent %u silent for %llu ms: asking for another",
+                 a->parent_index, (unsigned long long)((now - a->last_parent_ns) / NS_PER_MS));
+        send_reparent_req(a, TC_WIRE_REPARENT_SILENT, now);
+        a->reparent_at = now + a->hb_interval_ns;
+    }
+    return 0;
 }
 
 /* ---- public entry points ---------------------------------------------------------------- */
@@ -2007,6 +2707,8 @@ void tc_agent_free(struct tc_agent *a)
     free(a->rb_list);
     free(a->tx);
     free(a->zeros);
+    free(a->streams);
+    free(a->held_now);
     free(a);
 }
 
@@ -2156,8 +2858,11 @@ int tc_agent_new(struct tc_agent **out, const struct tc_agent_cfg *cfg,
     a->wrs = calloc(a->cfg.writes_max, sizeof(*a->wrs));
     a->tx_max = a->cfg.dataless ? 1 : TX_BATCH_MAX;
     a->tx = malloc((size_t)a->tx_max * TC_WIRE_DGRAM_MAX);
-    if (!a->slots || !a->wrs || !a->tx)
+    a->streams = calloc(TC_AGENT_STREAMS_MAX, sizeof(*a->streams));
+    if (!a->slots || !a->wrs || !a->tx || !a->streams)
         goto err_oom;
+    for (i = 0; i < TC_AGENT_STREAMS_MAX; i++)
+        a->streams[i].node = UINT32_MAX;
     for (i = 0; i < a->cfg.cache_slots; i++)
         if (slot_alloc(a, &a->slots[i]) < 0)
             goto err_oom;
@@ -2179,6 +2884,9 @@ int tc_agent_new(struct tc_agent **out, const struct tc_agent_cfg *cfg,
             goto err_oom;
     }
     a->state = TC_AGENT_JOINING;
+    a->lm_key = UINT64_MAX;
+    a->last_seeder_ns = now;
+    a->last_parent_ns = now;
     a->backoff_ns = a->cfg.limits.join_backoff_min_ns;
     a->join_at = now + rnd_below(a, a->cfg.limits.join_spread_ns);
     *out = a;
@@ -2219,6 +2927,9 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
             a->st.rx_forged++;
             return 0;
         }
+        a->last_seeder_ns = now;
+        if (a->rejoining && msg.hdr.type == TC_WIRE_WELCOME)
+            return on_rewelcome(a, &msg, now);
         if (a->state != TC_AGENT_JOINING)
             return 0; /* a retransmitted answer */
         if (msg.hdr.type == TC_WIRE_WELCOME)
@@ -2228,13 +2939,26 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
     case TC_WIRE_DATA: {
         int uc = (msg.hdr.flags & TC_WIRE_DATA_F_UNICAST) != 0;
 
+        int rc;
+
         if (data_ok(a, from, msg.hdr.session_id, msg.hdr.epoch, msg.hdr.token, uc, 1) < 0)
             return 0;
-        return rx_block(a, now, uc, msg.u.data.object, msg.u.data.index, msg.u.data.offset,
-                        msg.u.data.len, msg.u.data.payload);
+        if (uc && peer_eq(from, a->parent))
+            a->last_parent_ns = now;
+        rc = rx_block(a, now, uc, msg.u.data.object, msg.u.data.index, msg.u.data.offset,
+                      msg.u.data.len, msg.u.data.payload);
+        if (rc == 0 && uc && a->streamed && peer_eq(from, a->parent)) {
+            ack_note(a, msg.u.data.object, msg.u.data.index);
+            ack_flush(a);
+        }
+        return rc;
     }
     case TC_WIRE_EPOCH:
-        return 0; /* seeder restarts: issue 4 */
+        if (peer_eq(from, a->cfg.seeder))
+            on_epoch(a, &msg, now);
+        else
+            a->st.rx_forged++;
+        return 0;
     default:
         break;
     }
@@ -2257,6 +2981,7 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
             return on_seeder_msg(a, &msg, now);
         if (msg.hdr.token == a->token && peer_eq(from, a->parent)) {
             a->echo_parent_ns = msg.u.heartbeat.time_ns;
+            a->last_parent_ns = now;
             return 0;
         }
         c = child_find(a, from, msg.hdr.token);
@@ -2268,12 +2993,15 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
         return 0;
     case TC_WIRE_REPAIR_REQ:
     case TC_WIRE_REPORT:
+    case TC_WIRE_ACK:
         c = child_find(a, from, msg.hdr.token);
         if (!c) {
             a->st.rx_forged++;
             return 0;
         }
-        if (msg.hdr.type == TC_WIRE_REPAIR_REQ) {
+        if (msg.hdr.type == TC_WIRE_ACK) {
+            on_ack(a, c, &msg.u.ack, now);
+        } else if (msg.hdr.type == TC_WIRE_REPAIR_REQ) {
             on_repair_req(a, &msg.u.repair_req, from, c->c.token);
         } else if (!c->have_report || msg.u.report.seq > c->rep.seq) {
             c->rep = msg.u.report;
@@ -2320,6 +3048,11 @@ int tc_agent_on_blocks(struct tc_agent *a, uint64_t now, const struct tc_proto_b
     }
     if (data_ok(a, rx->peer, rx->session_id, rx->epoch, rx->token, rx->unicast, nset) < 0)
         return 0;
+    if (rx->unicast && peer_eq(rx->peer, a->parent)) {
+        a->last_parent_ns = now;
+        if (a->streamed)
+            ack_note(a, rx->object, rx->index);
+    }
     for (j = 0; j < rx->nblocks; j++) {
         uint64_t boff = (uint64_t)j * rx->block_len;
         uint32_t blen;
@@ -2339,6 +3072,7 @@ int tc_agent_on_blocks(struct tc_agent *a, uint64_t now, const struct tc_proto_b
         if (a->state == TC_AGENT_RELEASED)
             return 0;
     }
+    ack_flush(a);
     return 0;
 }
 
@@ -2357,12 +3091,35 @@ int tc_agent_on_timer(struct tc_agent *a, uint64_t now)
     case TC_AGENT_JOINING:
         if (now >= a->join_at)
             send_join(a, now);
-        return 0;
+        return liveness(a, now);
     default:
         break;
     }
-    if (now >= a->hb_at)
+    if (liveness(a, now) < 0)
+        return a->err.rc;
+    if (a->rejoining && now >= a->rejoin_at)
+        send_rejoin(a, now);
+    for (i = 0; i < TC_AGENT_STREAMS_MAX; i++)
+        if (a->streams[i].node != UINT32_MAX && tc_stream_tx_deadline(&a->streams[i].tx) <= now)
+            tc_stream_tx_on_timer(&a->streams[i].tx, now);
+    if (now >= a->hb_at) {
         heartbeats(a, now);
+        behind_check(a, now);
+        /* a stream waiting for bytes is woken when they come; this bounds
+         * what a missed wake-up could cost */
+        streams_wake(a, now);
+        for (i = 0; i < TC_AGENT_STREAMS_MAX; i++) {
+            const struct tc_stream_tx *tx = &a->streams[i].tx;
+
+            if (a->streams[i].node != UINT32_MAX)
+                alog(a, TC_PROTO_LOG_DEBUG,
+                     "stream to node %u: position %u (acked below %u), %llu bytes in flight, "
+                     "window %llu, %llu sent, %llu retransmitted, %llu timeouts",
+                     a->streams[i].node, tx->pos, tx->una_pos, (unsigned long long)tx->inflight,
+                     (unsigned long long)tx->cwnd, (unsigned long long)tx->st.sent_bytes,
+                     (unsigned long long)tx->st.retx_bytes, (unsigned long long)tx->st.timeouts);
+        }
+    }
     if (now >= a->report_at)
         send_report(a, now);
     if (now >= a->last_mcast_ns + idle_ns(a))
@@ -2435,6 +3192,8 @@ int tc_agent_on_written(struct tc_agent *a, uint64_t now, uint64_t cookie, int r
         if (w->chunk != 0)
             a->done_rest++;
         pump(a, now);
+        if (a->nstreams)
+            streams_wake(a, now);
         return a->state == TC_AGENT_FAILED ? a->err.rc : 0;
     }
     alog(a, TC_PROTO_LOG_WARN, "completion of an unknown write (cookie %llx) ignored",
@@ -2534,6 +3293,7 @@ int tc_agent_on_read(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc)
             a->rbq[k++] = a->rbq[i];
     }
     a->rbq_n = k;
+    streams_wake(a, now);
     rb_next(a);
     return a->state == TC_AGENT_FAILED ? a->err.rc : 0;
 }
@@ -2549,7 +3309,9 @@ uint64_t tc_agent_next_deadline(const struct tc_agent *a)
     case TC_AGENT_RELEASED:
         return TC_PROTO_NEVER;
     case TC_AGENT_JOINING:
-        return a->join_at;
+        return a->join_at < a->last_seeder_ns + a->cfg.limits.seeder_timeout_ns + 1
+                   ? a->join_at
+                   : a->last_seeder_ns + a->cfg.limits.seeder_timeout_ns + 1;
     default:
         break;
     }
@@ -2560,6 +3322,13 @@ uint64_t tc_agent_next_deadline(const struct tc_agent *a)
     } while (0)
     AT(a->hb_at);
     AT(a->report_at);
+    if (a->rejoining)
+        AT(a->rejoin_at);
+    if (a->state < TC_AGENT_LINGER)
+        AT(a->last_seeder_ns + a->cfg.limits.seeder_timeout_ns + 1);
+    for (i = 0; i < TC_AGENT_STREAMS_MAX; i++)
+        if (a->streams[i].node != UINT32_MAX)
+            AT(tc_stream_tx_deadline(&a->streams[i].tx));
     for (i = 0; i < 3 && a->state == TC_AGENT_MANIFEST; i++)
         if (!a->mobj[i].ok)
             AT(a->munit[i].req_at);

@@ -33,6 +33,44 @@ void tc_proto_limits_default(struct tc_proto_limits *l)
     l->admit_per_s = 2000;
     l->admit_burst = 1024;
     l->pace_burst_bytes = 64ull * 1024;
+    l->parent_timeout_ns = 1000ull * 1000 * 1000;
+    l->node_timeout_ns = 2000ull * 1000 * 1000;
+    l->seeder_timeout_ns = 120ull * 1000 * 1000 * 1000;
+    l->rejoin_spread_ms = 500;
+}
+
+/** tc_proto_pos_of - sequence position of (object, index) (proto.h). */
+uint32_t tc_proto_pos_of(uint8_t object, uint32_t index)
+{
+    switch (object) {
+    case TC_WIRE_OBJ_MANIFEST_HASHES:
+        return 0;
+    case TC_WIRE_OBJ_SIGBLOCK:
+        return 1;
+    case TC_WIRE_OBJ_MANIFEST:
+        return 2;
+    case TC_WIRE_OBJ_CHUNK_HASHES:
+        return index < TC_MANIFEST_CHUNKS_MAX ? TC_PROTO_POS_CHUNKS + 2 * index : UINT32_MAX;
+    case TC_WIRE_OBJ_CHUNK:
+        return index < TC_MANIFEST_CHUNKS_MAX ? TC_PROTO_POS_CHUNKS + 2 * index + 1 : UINT32_MAX;
+    default:
+        return UINT32_MAX;
+    }
+}
+
+/** tc_proto_obj_at - object and index at sequence position pos (proto.h). */
+void tc_proto_obj_at(uint32_t pos, uint8_t *object, uint32_t *index)
+{
+    static const uint8_t first[TC_PROTO_POS_CHUNKS] = {
+        TC_WIRE_OBJ_MANIFEST_HASHES, TC_WIRE_OBJ_SIGBLOCK, TC_WIRE_OBJ_MANIFEST};
+
+    if (pos < TC_PROTO_POS_CHUNKS) {
+        *object = first[pos];
+        *index = 0;
+        return;
+    }
+    *index = (pos - TC_PROTO_POS_CHUNKS) / 2;
+    *object = (pos - TC_PROTO_POS_CHUNKS) % 2 ? TC_WIRE_OBJ_CHUNK : TC_WIRE_OBJ_CHUNK_HASHES;
 }
 
 /** tc_proto_nsegs - segments of an object of len bytes (0 when len is 0). */

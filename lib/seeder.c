@@ -27,6 +27,8 @@
 
 #include "treecast/crypto.h"
 #include "treecast/seeder.h"
+#include "treecast/seedstate.h"
+#include "treecast/stream.h"
 #include "treecast/tree.h"
 #include "treecast/wire.h"
 
@@ -61,6 +63,8 @@
 #define DIRTY_CHILDREN 2u
 /** Nodes one change-log pass can flag: each change names a node and two parents, nodes. */
 #define DIRTY_MAX (3u * TC_TREE_CHANGES_MAX)
+/** Children of one parent, normal and slow (catch-up cap <= fan-out), at most. */
+#define KIDS_MAX (2u * TC_TREE_FANOUT_MAX)
 /** Hash table slot meaning "empty" (slots hold node index + 1). */
 #define HT_EMPTY 0u
 /** Multiplier of the Fibonacci hash used by both hash tables. */
@@ -87,6 +91,22 @@ struct node {
     uint64_t done_ns;          /**< DONE received, 0 if not */
     uint64_t release_ns;       /**< last RELEASE sent */
     uint16_t release_reason;   /**< enum tc_wire_release of the RELEASE */
+    uint64_t last_heard_ns;    /**< last authenticated message from it */
+    uint64_t reparent_ns;      /**< last REPARENT_REQ acted on */
+    uint64_t epoch_ns;         /**< last EPOCH sent to it (old-epoch messages) */
+    uint32_t done_snap;        /**< DONE recorded: acknowledged once this state is durable */
+    uint8_t slow;              /**< a straggler: catching-up leaf */
+    uint8_t dead_from;         /**< DEAD: the state it had (ACTIVE or DONE) */
+    uint8_t rejoin;            /**< restored from the state: its re-JOIN sets its needs
+                                    (TC_SEEDSTATE_ACTIVE or _DONE; 0 = not restored) */
+    uint8_t done_acked;        /**< DONE_ACK sent (after its state became durable) */
+};
+
+/** A stream to one of the seeder's own children (tree-only, or a straggler). */
+struct sstream {
+    uint32_t node;         /**< node index, UINT32_MAX = unused */
+    struct tc_seeder *s;   /**< back pointer for the ops */
+    struct tc_stream_tx tx; /**< the sender */
 };
 
 /** A gathered repair request (clipped and segment-aligned ranges). */
@@ -117,6 +137,7 @@ struct remcast {
 /** A direct child's latest REPORT. */
 struct child_report {
     uint32_t node;           /**< node index, UINT32_MAX = unused */
+    uint64_t rx_ns;          /**< when it arrived */
     struct tc_wire_report r; /**< the report (seq is the latest accepted) */
 };
 
@@ -203,6 +224,21 @@ struct tc_seeder {
     struct child_report *rep;  /**< TC_TREE_FANOUT_MAX latest child reports */
     uint64_t rep_interval;     /**< current report interval number */
     uint64_t rep_count;        /**< REPORTs accepted in it */
+    struct sstream *streams;   /**< nstreams_max stream slots */
+    int streaming;             /**< send_range() runs for a stream (own pacing, no repair budget) */
+    uint32_t nstreams_max;     /**< root fan-out + catch-up cap */
+    uint64_t rate_at;          /**< next rate decision (rate_auto) */
+    uint64_t dead_scan_at;     /**< next scan for silent nodes */
+    uint8_t *state_buf;        /**< persisted state encoding (NULL without ops->persist) */
+    size_t state_cap;          /**< its size */
+    struct tc_seedstate_node *state_nodes; /**< records being encoded or decoded */
+    uint32_t snap_next;        /**< serial of the next state snapshot */
+    uint32_t snap_durable;     /**< highest serial known durable */
+    uint32_t snap_inflight;    /**< serial being persisted, 0 = none */
+    int state_dirty;           /**< the table changed since the last snapshot */
+    int epoch_pending;         /**< restored: EPOCH to send at the next timer */
+    uint64_t restored_ns;      /**< restored at this time (0: a new session) */
+    uint64_t now_ns;           /**< time of the current entry point call */
     int fatal;                 /**< 0, or the error that stopped the seeder */
     int addr_warned;           /**< the unencodable-address warning was logged */
     struct tc_seeder_stats st; /**< counters */
@@ -598,7 +634,7 @@ static uint64_t send_range(struct tc_seeder *s, const struct objref *o, uint32_t
 
         while (p < end && nb < TC_PROTO_TRAIN_BLOCKS_MAX) {
             len = end - p < s->block_len ? end - p : s->block_len;
-            if (token != 0) {
+            if (token != 0 && !s->streaming) {
                 /* Unicast repair has its own budget, a share of the rate,
                  * so that rounds always progress; what does not fit is
                  * left to the node's retry. */
@@ -863,12 +899,14 @@ static int maybe_start(struct tc_seeder *s, uint64_t now)
 {
     uint32_t min_nodes = s->cfg.min_nodes ? s->cfg.min_nodes : 1;
 
-    if (s->in_round || s->fatal)
+    if (s->in_round || s->fatal || s->cfg.tree_only)
         return s->fatal;
     if (!s->started) {
         if (s->first_proof_ns == 0)
             return 0;
-        if (s->nactive < min_nodes && now < s->first_proof_ns + s->cfg.start_wait_ns)
+        /* after a restart the nodes are back as they re-JOIN: no wait */
+        if (s->nactive < min_nodes && now < s->first_proof_ns + s->cfg.start_wait_ns &&
+            !s->restored_ns)
             return 0;
         s->started = 1;
     }
@@ -948,6 +986,8 @@ static void send_reparent(struct tc_seeder *s, uint32_t x)
     if (p == TC_TREE_NONE)
         return;
     hdr_init(s, &msg, TC_WIRE_REPARENT, nd->token);
+    if (nd->slow)
+        msg.hdr.flags = TC_WIRE_REPARENT_F_LEAF;
     memset(&msg.u.reparent, 0, sizeof(msg.u.reparent));
     msg.u.reparent.generation = s->generation;
     msg.u.reparent.depth = (uint16_t)tc_tree_depth(s->tree, x);
@@ -991,6 +1031,8 @@ static void send_children(struct tc_seeder *s, uint32_t x)
         msg.u.children.children[k].addr = c->addr.addr;
         msg.u.children.children[k].port = c->addr.port;
         msg.u.children.children[k].token = c->token;
+        if (s->cfg.tree_only || c->slow)
+            msg.u.children.children[k].flags = TC_WIRE_CHILD_F_STREAM;
         k++;
     }
     /* strictly increasing node indexes (insertion sort of at most 32) */
@@ -1015,6 +1057,8 @@ static void send_children(struct tc_seeder *s, uint32_t x)
  * parent changed (its final parent), one CHILDREN per parent whose list
  * changed, all with a new generation. Old parents become release candidates.
  */
+static void streams_sync(struct tc_seeder *s, uint64_t now);
+
 static void apply_changes(struct tc_seeder *s)
 {
     const struct tc_tree_change *c;
@@ -1052,6 +1096,7 @@ static void apply_changes(struct tc_seeder *s)
         s->nodes[x].dirty = 0;
     }
     s->ndirty = 0;
+    streams_sync(s, s->now_ns);
 }
 
 /** Send node n a RELEASE with its reason. */
@@ -1117,8 +1162,12 @@ static void send_welcome(struct tc_seeder *s, uint32_t n, uint64_t nonce)
     memset(w, 0, sizeof(*w));
     w->nonce = nonce;
     w->node_index = n;
-    w->group_addr = s->cfg.group.addr;
-    w->group_port = s->cfg.group.port;
+    if (s->cfg.tree_only) {
+        msg.hdr.flags = TC_WIRE_WELCOME_F_TREE_ONLY;
+    } else {
+        w->group_addr = s->cfg.group.addr;
+        w->group_port = s->cfg.group.port;
+    }
     w->mtu = s->cfg.mtu;
     w->parent_index = TC_WIRE_INDEX_SEEDER;
     w->seg_size = (uint16_t)s->seg_size;
@@ -1149,7 +1198,10 @@ static void node_reset(struct tc_seeder *s, uint32_t n)
     } else if (nd->state == TC_SEEDER_NODE_RELEASED) {
         s->nreleased--;
         s->st.nodes_done--;
+    } else if (nd->state == TC_SEEDER_NODE_DEAD && nd->dead_from == TC_SEEDER_NODE_DONE) {
+        s->st.nodes_done--;
     }
+    s->state_dirty = 1;
     for (i = 0; i < TC_TREE_FANOUT_MAX; i++)
         if (s->rep[i].node == n)
             s->rep[i].node = UINT32_MAX;
@@ -1193,6 +1245,9 @@ static void on_join(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from
     if (n != UINT32_MAX && ((in->hdr.token != 0 && in->hdr.token == s->nodes[n].token) ||
                             (in->hdr.token == 0 && s->nodes[n].state == TC_SEEDER_NODE_WELCOMED))) {
         nd = &s->nodes[n];
+        /* a restored node's re-JOIN after an EPOCH: its summary is its needs */
+        if (nd->rejoin != 0 && nd->state == TC_SEEDER_NODE_WELCOMED)
+            needs_init_row(s, n, j);
         /* a retransmission: the same WELCOME (a proven node keeps its address) */
         if (!peer_eq(nd->addr, from)) {
             if (nd->state != TC_SEEDER_NODE_WELCOMED) {
@@ -1242,6 +1297,10 @@ static void on_join(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from
         node_reset(s, n);
         nd = &s->nodes[n];
         nd->done_ns = 0;
+        nd->slow = 0;
+        nd->rejoin = 0;
+        nd->done_snap = 0;
+        nd->done_acked = 0;
         nd->hb_seen = 0;
         nd->log_seen = 0;
         nd->chunks_done = 0;
@@ -1263,10 +1322,24 @@ static void on_join(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from
  * The node a control message comes from: session, epoch, token and the
  * registered source address must match; else rx_forged and UINT32_MAX.
  */
+static void send_epoch(struct tc_seeder *s, uint32_t n);
+
 static uint32_t auth(struct tc_seeder *s, struct tc_proto_peer from, const struct tc_wire_hdr *h)
 {
     uint32_t n;
 
+    if (h->session_id == s->session_id && h->epoch < s->epoch && h->token != 0) {
+        /* a node that missed the EPOCH: tell it (once per heartbeat interval) */
+        n = tok_find(s, h->token);
+        if (n != UINT32_MAX && peer_eq(s->nodes[n].addr, from) &&
+            s->now_ns >= s->nodes[n].epoch_ns +
+                             (uint64_t)s->cfg.limits.heartbeat_ms * NS_PER_MS) {
+            s->nodes[n].epoch_ns = s->now_ns;
+            send_epoch(s, n);
+        }
+        s->st.rx_forged++;
+        return UINT32_MAX;
+    }
     if (h->session_id != s->session_id || h->epoch != s->epoch) {
         s->st.rx_forged++;
         return UINT32_MAX;
@@ -1284,13 +1357,27 @@ static void prove(struct tc_seeder *s, uint64_t now, uint32_t n)
 {
     struct node *nd = &s->nodes[n];
 
-    nd->state = TC_SEEDER_NODE_ACTIVE;
-    s->nactive++;
+    s->state_dirty = 1;
+    nd->last_heard_ns = now;
+    if (s->dead_scan_at == TC_PROTO_NEVER)
+        s->dead_scan_at = now + s->cfg.limits.node_timeout_ns + 1;
     if (s->first_proof_ns == 0)
         s->first_proof_ns = now ? now : 1;
+    if (nd->rejoin == TC_SEEDSTATE_DONE) {
+        /* done before the restart: back in the tree to serve its children */
+        nd->rejoin = 0;
+        nd->state = TC_SEEDER_NODE_DONE;
+        s->ndone++;
+        if (tc_tree_add(s->tree, n, TC_TREE_NORMAL) == 0)
+            apply_changes(s);
+        return;
+    }
+    nd->rejoin = 0;
+    nd->state = TC_SEEDER_NODE_ACTIVE;
+    s->nactive++;
     needs_add(s, n);
     cover_late(s, n);
-    if (tc_tree_add(s->tree, n, TC_TREE_NORMAL) == 0)
+    if (tc_tree_add(s->tree, n, nd->slow ? TC_TREE_SLOW : TC_TREE_NORMAL) == 0)
         apply_changes(s);
 }
 
@@ -1338,10 +1425,13 @@ static void on_heartbeat(struct tc_seeder *s, uint64_t now, uint32_t n,
 }
 
 /** DONE: the node finished; DONE_ACK, then release when it has no children. */
+static void send_done_ack(struct tc_seeder *s, uint32_t n);
+static int done_durable(const struct tc_seeder *s, const struct node *nd);
+static void persist_maybe(struct tc_seeder *s);
+
 static void on_done(struct tc_seeder *s, uint64_t now, uint32_t n, const struct tc_wire_done *d)
 {
     struct node *nd = &s->nodes[n];
-    struct tc_wire_msg msg;
     char a[2 * TC_SHA256_LEN + 1], b[2 * TC_SHA256_LEN + 1];
 
     if (nd->state == TC_SEEDER_NODE_WELCOMED) {
@@ -1361,13 +1451,20 @@ static void on_done(struct tc_seeder *s, uint64_t now, uint32_t n, const struct 
         needs_drop(s, n);
         nd->state = TC_SEEDER_NODE_DONE;
         nd->done_ns = now;
+        nd->done_snap = s->snap_next;
         s->nactive--;
         s->ndone++;
         s->st.nodes_done++;
+        s->state_dirty = 1;
     }
-    hdr_init(s, &msg, TC_WIRE_DONE_ACK, nd->token);
-    memcpy(msg.u.done_ack.image_digest, d->image_digest, TC_SHA256_LEN);
-    queue_msg(s, &msg, nd->addr);
+    /* acknowledged only once a state that holds the DONE is durable
+     * (tc_seeder_on_persisted() sends the ack then) */
+    if (done_durable(s, nd)) {
+        send_done_ack(s, n);
+        nd->done_acked = 1;
+    } else {
+        persist_maybe(s);
+    }
     if (nd->state == TC_SEEDER_NODE_DONE) {
         rel_push(s, n);
         release_pending(s, now);
@@ -1470,6 +1567,7 @@ static void on_report(struct tc_seeder *s, uint64_t now, uint32_t n, const struc
     if (slot->node == n && r->seq <= slot->r.seq)
         return; /* older */
     slot->node = n;
+    slot->rx_ns = now;
     slot->r = *r;
     s->st.reports_rx++;
     /* Counted per report interval of the seeder's clock: queueing delays
@@ -1810,6 +1908,510 @@ static void on_repair(struct tc_seeder *s, uint64_t now, uint32_t n,
 }
 
 /* ------------------------------------------------------------------ */
+/* Streams to the seeder's own children (tree-only, stragglers)        */
+
+/** Stream op: the object at sequence position pos (stream.h). */
+static int ss_object_at(void *ctx, uint32_t pos, struct tc_stream_obj *o)
+{
+    struct sstream *ss = ctx;
+    struct tc_seeder *s = ss->s;
+    struct objref r;
+    uint8_t object;
+    uint32_t index;
+
+    tc_proto_obj_at(pos, &object, &index);
+    if ((object == TC_WIRE_OBJ_CHUNK || object == TC_WIRE_OBJ_CHUNK_HASHES) &&
+        index >= s->m->chunk_count)
+        return -ENOENT;
+    o->object = object;
+    o->index = index;
+    o->len = 0; /* a ZERO chunk: nothing to send */
+    if (obj_get(s, object, index, &r) == 0)
+        o->len = r.len;
+    return 0;
+}
+
+/** Stream op: the seeder holds every byte. */
+static uint32_t ss_held(void *ctx, const struct tc_stream_obj *o, uint32_t off, uint32_t len)
+{
+    (void)ctx;
+    if (off >= o->len)
+        return 0;
+    return o->len - off < len ? o->len - off : len;
+}
+
+/** Stream op: unicast DATA blocks of [off, off + len) of o to the child. */
+static int ss_send(void *ctx, const struct tc_stream_obj *o, uint32_t off, uint32_t len)
+{
+    struct sstream *ss = ctx;
+    struct tc_seeder *s = ss->s;
+    struct node *nd = &s->nodes[ss->node];
+    struct objref r;
+    int rc;
+
+    rc = obj_get(s, o->object, o->index, &r);
+    if (rc != 0)
+        return rc;
+    s->streaming = 1;
+    send_range(s, &r, off, off + len, nd->addr, nd->token);
+    s->streaming = 0;
+    s->st.stream_bytes += len;
+    return 0;
+}
+
+static const struct tc_stream_ops ss_ops = {
+    .object_at = ss_object_at,
+    .held = ss_held,
+    .send = ss_send,
+};
+
+/** True if the seeder streams to node x: its own child, tree-only or a straggler. */
+static int wants_stream(const struct tc_seeder *s, uint32_t x)
+{
+    return in_tree(&s->nodes[x]) && tc_tree_parent(s->tree, x) == TC_TREE_ROOT &&
+           (s->cfg.tree_only || s->nodes[x].slow);
+}
+
+/** The stream slot of node x, or NULL. */
+static struct sstream *stream_of(struct tc_seeder *s, uint32_t x)
+{
+    uint32_t i;
+
+    for (i = 0; i < s->nstreams_max; i++)
+        if (s->streams[i].node == x)
+            return &s->streams[i];
+    return NULL;
+}
+
+/**
+ * After a tree change: drop streams to nodes that are no longer the
+ * seeder's streamed children, start one for each new one (from the
+ * beginning of the sequence: the child's ACKs skip what it holds).
+ */
+static void streams_sync(struct tc_seeder *s, uint64_t now)
+{
+    uint32_t kids[KIDS_MAX], n, i;
+    uint64_t cap;
+
+    for (i = 0; i < s->nstreams_max; i++)
+        if (s->streams[i].node != UINT32_MAX && !wants_stream(s, s->streams[i].node))
+            s->streams[i].node = UINT32_MAX;
+    n = tc_tree_children(s->tree, TC_TREE_ROOT, kids, KIDS_MAX);
+    if (n > KIDS_MAX)
+        n = KIDS_MAX;
+    for (i = 0; i < n; i++) {
+        struct sstream *ss;
+        uint32_t k;
+
+        if (!wants_stream(s, kids[i]) || stream_of(s, kids[i]))
+            continue;
+        for (k = 0; k < s->nstreams_max && s->streams[k].node != UINT32_MAX; k++)
+            ;
+        if (k == s->nstreams_max)
+            break; /* cannot happen: slots = root fan-out + catch-up cap */
+        ss = &s->streams[k];
+        ss->node = kids[i];
+        ss->s = s;
+        /* tree-only: the seeder's own pace; a straggler: a share of it */
+        cap = s->cfg.tree_only ? 0
+                               : s->cfg.rate_bps * TC_SEEDER_CATCHUP_SHARE_PERMILLE / 1000;
+        tc_stream_tx_init(&ss->tx, &ss_ops, ss, s->seg_size, s->block_len,
+                          TC_STREAM_CWND_MAX_BYTES, cap, 0);
+        tc_stream_tx_wake(&ss->tx, now);
+    }
+}
+
+/** An ACK from node n for its stream. */
+static void on_ack(struct tc_seeder *s, uint64_t now, uint32_t n, const struct tc_wire_ack *a)
+{
+    struct sstream *ss = stream_of(s, n);
+
+    if (!ss) {
+        s->st.rx_forged++; /* not a streamed child of ours */
+        return;
+    }
+    tc_stream_tx_on_ack(&ss->tx, now, tc_proto_pos_of(a->object, a->index), a);
+}
+
+/* ------------------------------------------------------------------ */
+/* Liveness, dead nodes, REPARENT_REQ                                   */
+
+/** Node n is silent past node_timeout_ns: out of the tree and the counts. */
+static void node_dead(struct tc_seeder *s, uint64_t now, uint32_t n)
+{
+    struct node *nd = &s->nodes[n];
+
+    if (!in_tree(nd))
+        return;
+    nd->dead_from = nd->state;
+    if (nd->state == TC_SEEDER_NODE_ACTIVE) {
+        needs_drop(s, n);
+        s->nactive--;
+    } else {
+        s->ndone--;
+    }
+    nd->state = TC_SEEDER_NODE_DEAD;
+    s->st.nodes_dead++;
+    s->state_dirty = 1;
+    slog(s, TC_PROTO_LOG_NOTICE, "seeder: node %u silent for %llu ms: out of the tree", n,
+         (unsigned long long)((now - nd->last_heard_ns) / NS_PER_MS));
+    if (tc_tree_remove(s->tree, n) == 0)
+        apply_changes(s);
+    release_pending(s, now);
+}
+
+/** A DEAD node was heard again: back into the tree with its old state. */
+static void node_revive(struct tc_seeder *s, uint64_t now, uint32_t n)
+{
+    struct node *nd = &s->nodes[n];
+
+    nd->state = nd->dead_from;
+    if (nd->state == TC_SEEDER_NODE_ACTIVE)
+        s->nactive++;
+    else
+        s->ndone++;
+    s->state_dirty = 1;
+    slog(s, TC_PROTO_LOG_NOTICE, "seeder: node %u heard again: back into the tree", n);
+    if (s->dead_scan_at == TC_PROTO_NEVER)
+        s->dead_scan_at = now + s->cfg.limits.node_timeout_ns + 1;
+    if (tc_tree_add(s->tree, n, nd->slow ? TC_TREE_SLOW : TC_TREE_NORMAL) == 0)
+        apply_changes(s);
+}
+
+/**
+ * Nodes silent past node_timeout_ns are dead. The scan runs when the
+ * quietest node in the tree could have timed out (dead_scan_at), but not
+ * more often than once per heartbeat interval.
+ */
+static void dead_scan(struct tc_seeder *s, uint64_t now)
+{
+    uint64_t quiet = TC_PROTO_NEVER, hb = (uint64_t)s->cfg.limits.heartbeat_ms * NS_PER_MS;
+    uint32_t n;
+
+    if (now < s->dead_scan_at)
+        return;
+    for (n = 0; n < s->nnodes; n++) {
+        struct node *nd = &s->nodes[n];
+
+        if (!in_tree(nd))
+            continue;
+        if (now > nd->last_heard_ns + s->cfg.limits.node_timeout_ns)
+            node_dead(s, now, n);
+        else if (nd->last_heard_ns < quiet)
+            quiet = nd->last_heard_ns;
+    }
+    if (quiet == TC_PROTO_NEVER)
+        s->dead_scan_at = TC_PROTO_NEVER; /* set again when a node enters the tree */
+    else
+        s->dead_scan_at = quiet + s->cfg.limits.node_timeout_ns + 1 > now + hb
+                              ? quiet + s->cfg.limits.node_timeout_ns + 1
+                              : now + hb;
+}
+
+/**
+ * REPARENT_REQ: a silent parent is declared dead if we do not hear it
+ * either, else the node moves to another parent; BEHIND makes the node a
+ * catching-up leaf (straggler). At most one action per node per
+ * parent_timeout_ns; a request about a parent the node no longer has gets
+ * its current REPARENT again.
+ */
+static void on_reparent_req(struct tc_seeder *s, uint64_t now, uint32_t n,
+                            const struct tc_wire_reparent_req *r)
+{
+    struct node *nd = &s->nodes[n];
+    uint32_t p = tc_tree_parent(s->tree, n), want;
+
+    if (!in_tree(nd))
+        return;
+    s->st.reparent_reqs++;
+    want = p == TC_TREE_ROOT ? TC_WIRE_INDEX_SEEDER : p;
+    if (r->reason == TC_WIRE_REPARENT_BEHIND) {
+        if (nd->slow || s->cfg.tree_only || nd->state != TC_SEEDER_NODE_ACTIVE)
+            return;
+        nd->slow = 1;
+        s->st.stragglers++;
+        slog(s, TC_PROTO_LOG_NOTICE,
+             "seeder: node %u cannot keep up (%u chunks done): a catching-up leaf now", n,
+             r->chunks_done);
+        if (tc_tree_mark_slow(s->tree, n) == 0)
+            apply_changes(s);
+        send_reparent(s, n); /* the LEAF flag, even if the parent stayed */
+        return;
+    }
+    if (r->parent_index != want || p == TC_TREE_NONE) {
+        send_reparent(s, n);
+        return;
+    }
+    if (nd->reparent_ns != 0 && now < nd->reparent_ns + s->cfg.limits.parent_timeout_ns)
+        return;
+    nd->reparent_ns = now;
+    if (p == TC_TREE_ROOT) {
+        send_reparent(s, n);
+        return;
+    }
+    if (now > s->nodes[p].last_heard_ns + s->cfg.limits.node_timeout_ns / 2) {
+        node_dead(s, now, p);
+        return;
+    }
+    slog(s, TC_PROTO_LOG_INFO, "seeder: node %u cannot reach its parent %u (reason %u): moved", n,
+         p, r->reason);
+    if (tc_tree_reparent(s->tree, n) == 0)
+        apply_changes(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Durable state, restart, EPOCH                                        */
+
+/** Hand a snapshot of the session state to ops->persist if one is due. */
+static void persist_maybe(struct tc_seeder *s)
+{
+    struct tc_seedstate st;
+    uint32_t n, k = 0;
+    long len;
+    int rc;
+
+    if (!s->ops->persist || !s->state_dirty || s->snap_inflight != 0)
+        return;
+    for (n = 0; n < s->nnodes; n++) {
+        const struct node *nd = &s->nodes[n];
+        uint8_t state = nd->state == TC_SEEDER_NODE_DEAD ? nd->dead_from : nd->state;
+        struct tc_seedstate_node *r = &s->state_nodes[k];
+
+        if (state == TC_SEEDER_NODE_ACTIVE)
+            r->state = TC_SEEDSTATE_ACTIVE;
+        else if (state == TC_SEEDER_NODE_DONE)
+            r->state = TC_SEEDSTATE_DONE;
+        else if (state == TC_SEEDER_NODE_RELEASED)
+            r->state = TC_SEEDSTATE_RELEASED;
+        else
+            continue;
+        r->index = n;
+        memcpy(r->mac, nd->mac, 6);
+        r->token = nd->token;
+        r->addr = nd->addr.addr;
+        r->port = nd->addr.port;
+        k++;
+    }
+    memset(&st, 0, sizeof(st));
+    st.session_id = s->session_id;
+    st.epoch = s->epoch;
+    memcpy(st.image_digest, s->m->image_digest, TC_SHA256_LEN);
+    st.nnodes = k;
+    st.nodes = s->state_nodes;
+    len = tc_seedstate_encode(&st, s->state_buf, s->state_cap);
+    if (len < 0) {
+        slog(s, TC_PROTO_LOG_ERR, "seeder: cannot encode the session state (%ld)", len);
+        return;
+    }
+    s->state_dirty = 0;
+    s->snap_inflight = s->snap_next++;
+    s->st.persists++;
+    rc = s->ops->persist(s->ctx, s->state_buf, (size_t)len, s->snap_inflight);
+    if (rc < 0) {
+        slog(s, TC_PROTO_LOG_ERR, "seeder: persisting the session state failed (%d)", rc);
+        s->snap_inflight = 0;
+        s->state_dirty = 1;
+    }
+}
+
+/** DONE_ACK to node n. */
+static void send_done_ack(struct tc_seeder *s, uint32_t n)
+{
+    struct tc_wire_msg msg;
+
+    hdr_init(s, &msg, TC_WIRE_DONE_ACK, s->nodes[n].token);
+    memcpy(msg.u.done_ack.image_digest, s->m->image_digest, TC_SHA256_LEN);
+    queue_msg(s, &msg, s->nodes[n].addr);
+}
+
+/** True if node n's DONE is in a durable state (or nothing is persisted). */
+static int done_durable(const struct tc_seeder *s, const struct node *nd)
+{
+    return !s->ops->persist || (nd->done_snap != 0 && nd->done_snap <= s->snap_durable);
+}
+
+/** EPOCH to node n (unicast with its token), or to the group (n = UINT32_MAX). */
+static void send_epoch(struct tc_seeder *s, uint32_t n)
+{
+    struct tc_wire_msg msg;
+
+    hdr_init(s, &msg, TC_WIRE_EPOCH, n == UINT32_MAX ? 0 : s->nodes[n].token);
+    msg.u.epoch.prev_epoch = s->epoch - 1;
+    msg.u.epoch.rejoin_spread_ms = s->cfg.limits.rejoin_spread_ms;
+    if (queue_msg(s, &msg, n == UINT32_MAX ? s->cfg.group : s->nodes[n].addr) == 0)
+        s->st.epochs_sent++;
+}
+
+/** After a restart: EPOCH to every restored node and the group. */
+static void epoch_announce(struct tc_seeder *s, uint64_t now)
+{
+    uint32_t n, copy;
+
+    s->epoch_pending = 0;
+    for (copy = 0; copy < TC_SEEDER_EPOCH_COPIES; copy++) {
+        if (!s->cfg.tree_only)
+            send_epoch(s, UINT32_MAX);
+        for (n = 0; n < s->nnodes; n++) {
+            if (s->nodes[n].rejoin) {
+                send_epoch(s, n);
+                s->nodes[n].epoch_ns = now;
+            }
+        }
+    }
+}
+
+/**
+ * Restore the node table of a persisted state (cfg.restore): same session,
+ * epoch + 1; ACTIVE and DONE nodes wait for their re-JOIN (which brings
+ * their chunk summary), RELEASED ones stay released.
+ */
+static int restore_state(struct tc_seeder *s, uint64_t now, struct tc_err *err)
+{
+    struct tc_seedstate st;
+    struct tc_err e = {0};
+    char a[2 * TC_SHA256_LEN + 1];
+    uint32_t i;
+    int rc;
+
+    rc = tc_seedstate_decode(s->cfg.restore, s->cfg.restore_len, &st, s->state_nodes,
+                             s->cfg.nodes_max, &e);
+    if (rc)
+        return tc_err_set(err, rc, "seeder: the saved session state is unusable: %s", e.msg);
+    if (memcmp(st.image_digest, s->m->image_digest, TC_SHA256_LEN) != 0)
+        return tc_err_set(err, -EINVAL,
+                          "seeder: the saved session state is for image %s, not %s: remove it "
+                          "to start a new session",
+                          tc_hex(a, st.image_digest, TC_SHA256_LEN), s->m->name);
+    if (st.epoch == UINT32_MAX)
+        return tc_err_set(err, -EINVAL, "seeder: the saved session state has the last epoch");
+    s->session_id = st.session_id;
+    s->epoch = st.epoch + 1;
+    for (i = 0; i < st.nnodes; i++) {
+        const struct tc_seedstate_node *r = &st.nodes[i];
+        struct node *nd;
+        uint32_t n = r->index;
+
+        if (n >= s->cfg.nodes_max)
+            return tc_err_set(err, -EINVAL,
+                              "seeder: the saved session state names node %u; this seeder "
+                              "holds %u nodes",
+                              n, s->cfg.nodes_max);
+        if (mac_find(s, r->mac) != UINT32_MAX || tok_find(s, r->token) != UINT32_MAX)
+            return tc_err_set(err, -EINVAL,
+                              "seeder: the saved session state repeats a MAC or token (node %u)",
+                              n);
+        while (s->nnodes <= n)
+            s->nodes[s->nnodes++].state = TC_SEEDER_NODE_FREE;
+        nd = &s->nodes[n];
+        memset(nd, 0, sizeof(*nd));
+        memcpy(nd->mac, r->mac, 6);
+        nd->token = r->token;
+        nd->addr.addr = r->addr;
+        nd->addr.port = r->port;
+        nd->parent = TC_WIRE_INDEX_SEEDER;
+        nd->depth = 1;
+        nd->joined_ns = now;
+        nd->last_heard_ns = now;
+        mac_insert(s, n);
+        tok_insert(s, n);
+        s->st.nodes++;
+        if (r->state == TC_SEEDSTATE_RELEASED) {
+            nd->state = TC_SEEDER_NODE_RELEASED;
+            nd->release_reason = TC_WIRE_RELEASE_COMPLETE;
+            s->nreleased++;
+            s->st.nodes_done++;
+            continue;
+        }
+        /* waits for its re-JOIN: WELCOMED, its address already known */
+        nd->state = TC_SEEDER_NODE_WELCOMED;
+        nd->rejoin = r->state;
+        if (r->state == TC_SEEDSTATE_DONE) {
+            nd->done_snap = 1; /* durable: it is in the state we read */
+            s->st.nodes_done++;
+        }
+    }
+    s->snap_next = 2;
+    s->snap_durable = 1;
+    s->state_dirty = 1; /* the new epoch */
+    s->epoch_pending = 1;
+    s->restored_ns = now ? now : 1;
+    slog(s, TC_PROTO_LOG_NOTICE,
+         "seeder: session %016llx resumed at epoch %u with %u nodes from the saved state",
+         (unsigned long long)s->session_id, s->epoch, st.nnodes);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rate control                                                        */
+
+/**
+ * Every TC_SEEDER_RATE_INTERVAL_REPORTS report intervals (rate_auto): the
+ * TC_SEEDER_RATE_PERCENTILE-th percentile of the nodes' excess multicast
+ * loss (the direct children's merged loss histograms) moves the rate down
+ * by TC_SEEDER_RATE_DOWN_PERMILLE, or up by TC_SEEDER_RATE_STEP_PERMILLE
+ * of the maximum while the loss is low and no disk backlog is building.
+ */
+static void rate_update(struct tc_seeder *s, uint64_t now)
+{
+    uint64_t hist[TC_WIRE_LOSS_HIST] = {0}, total = 0, want, acc = 0, backlog = 0;
+    uint64_t fresh = 2 * (uint64_t)TC_SEEDER_RATE_INTERVAL_REPORTS * s->cfg.limits.report_ms *
+                     NS_PER_MS;
+    uint64_t rate = s->cfg.rate_bps, old = rate;
+    uint32_t i, b;
+
+    if (!s->cfg.rate_auto || now < s->rate_at)
+        return;
+    s->rate_at = now + (uint64_t)TC_SEEDER_RATE_INTERVAL_REPORTS * s->cfg.limits.report_ms *
+                           NS_PER_MS;
+    if (!s->in_round)
+        return;
+    for (i = 0; i < TC_TREE_FANOUT_MAX; i++) {
+        const struct child_report *c = &s->rep[i];
+
+        if (c->node == UINT32_MAX || c->rx_ns + fresh < now)
+            continue;
+        for (b = 0; b < TC_WIRE_LOSS_HIST; b++) {
+            hist[b] += c->r.loss_hist[b];
+            total += c->r.loss_hist[b];
+        }
+        if (c->r.backlog_max > backlog)
+            backlog = c->r.backlog_max;
+    }
+    if (total == 0)
+        return;
+    want = (total * TC_SEEDER_RATE_PERCENTILE + 99) / 100;
+    for (b = 0; b < TC_WIRE_LOSS_HIST; b++) {
+        acc += hist[b];
+        if (acc >= want)
+            break;
+    }
+    if (b > TC_SEEDER_RATE_DOWN_BUCKET) {
+        rate -= rate * TC_SEEDER_RATE_DOWN_PERMILLE / 1000;
+        if (rate < s->cfg.rate_min_bps)
+            rate = s->cfg.rate_min_bps;
+    } else if (b <= TC_SEEDER_RATE_UP_BUCKET && backlog <= TC_SEEDER_RATE_BACKLOG_BYTES) {
+        rate += s->cfg.rate_max_bps * TC_SEEDER_RATE_STEP_PERMILLE / 1000;
+        if (rate > s->cfg.rate_max_bps)
+            rate = s->cfg.rate_max_bps;
+    }
+    if (rate == old)
+        return;
+    pace_refill(s, now);
+    s->cfg.rate_bps = rate;
+    s->repair_rate_bps = rate * TC_SEEDER_REPAIR_SHARE_PERMILLE / 1000;
+    if (s->repair_rate_bps == 0)
+        s->repair_rate_bps = 1;
+    s->st.rate_bps = rate;
+    s->st.rate_changes++;
+    if (rate < s->st.rate_min_seen_bps)
+        s->st.rate_min_seen_bps = rate;
+    slog(s, TC_PROTO_LOG_DEBUG,
+         "seeder: rate %llu -> %llu bit/s (p%u excess loss bucket %u of %llu nodes, backlog %llu)",
+         (unsigned long long)old, (unsigned long long)rate, TC_SEEDER_RATE_PERCENTILE, b,
+         (unsigned long long)total, (unsigned long long)backlog);
+}
+
+/* ------------------------------------------------------------------ */
 /* Entry points                                                        */
 
 /** The seeder's own children: cfg root_fanout, or the default capped at the fan-out. */
@@ -1853,7 +2455,14 @@ static int check_cfg(const struct tc_seeder_cfg *c, const struct tc_seeder_ops *
     if (c->sigblock_len < 8 || c->sigblock_len > 65536)
         return tc_err_set(err, -EINVAL, "seeder: signature block of %zu bytes is outside 8..65536",
                           c->sigblock_len);
-    if (c->rate_bps < 1 || c->rate_bps > TC_WIRE_RATE_BPS_MAX)
+    if (c->rate_auto && (c->rate_max_bps < 1 || c->rate_max_bps > TC_WIRE_RATE_BPS_MAX ||
+                         c->rate_min_bps > c->rate_max_bps || c->rate_bps > c->rate_max_bps))
+        return tc_err_set(err, -EINVAL,
+                          "seeder: --rate auto needs 0 < min (%llu) <= start (%llu) <= max "
+                          "(%llu) <= %llu bit/s",
+                          (unsigned long long)c->rate_min_bps, (unsigned long long)c->rate_bps,
+                          (unsigned long long)c->rate_max_bps, TC_WIRE_RATE_BPS_MAX);
+    if (!c->rate_auto && (c->rate_bps < 1 || c->rate_bps > TC_WIRE_RATE_BPS_MAX))
         return tc_err_set(err, -EINVAL, "seeder: rate %llu bit/s is outside 1..%llu",
                           (unsigned long long)c->rate_bps, TC_WIRE_RATE_BPS_MAX);
     if (c->fanout < TC_TREE_FANOUT_MIN || c->fanout > TC_TREE_FANOUT_MAX ||
@@ -1874,7 +2483,7 @@ static int check_cfg(const struct tc_seeder_cfg *c, const struct tc_seeder_ops *
                           "nodes_max)",
                           c->fanout, rf, c->nodes_max,
                           tc_tree_depth_bound_root(rf, c->fanout, c->nodes_max), TC_WIRE_DEPTH_MAX);
-    if (!(c->group.addr >> 28 == 0xe) || c->group.port == 0)
+    if (!c->tree_only && (!(c->group.addr >> 28 == 0xe) || c->group.port == 0))
         return tc_err_set(err, -EINVAL, "seeder: group %08x port %u is not a multicast group",
                           c->group.addr, c->group.port);
     if (c->limits.heartbeat_ms < TC_WIRE_INTERVAL_MS_MIN ||
@@ -1914,6 +2523,16 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
         return tc_err_set(err, -ENOMEM, "seeder: out of memory");
     s->cfg = *cfg;
     s->cfg.root_fanout = root_fanout_of(cfg);
+    if (cfg->rate_auto) {
+        if (s->cfg.rate_bps == 0)
+            s->cfg.rate_bps = cfg->rate_max_bps * TC_SEEDER_RATE_START_PERMILLE / 1000;
+        if (s->cfg.rate_min_bps == 0)
+            s->cfg.rate_min_bps = cfg->rate_max_bps / 100;
+        if (s->cfg.rate_min_bps == 0)
+            s->cfg.rate_min_bps = 1;
+        if (s->cfg.rate_bps < s->cfg.rate_min_bps)
+            s->cfg.rate_bps = s->cfg.rate_min_bps;
+    }
     s->ops = ops;
     s->ctx = ctx;
     s->m = m;
@@ -1936,7 +2555,9 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     tp.nodes_max = cfg->nodes_max;
     tp.fanout = cfg->fanout;
     tp.root_fanout = s->cfg.root_fanout;
-    tp.catchup_max = 1;
+    tp.catchup_max = cfg->catchup_max ? cfg->catchup_max : TC_SEEDER_CATCHUP_DEFAULT;
+    if (tp.catchup_max > cfg->fanout)
+        tp.catchup_max = cfg->fanout;
     rc = tc_tree_new(&s->tree, &tp, err);
     if (rc)
         goto err_free;
@@ -1957,16 +2578,29 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     s->gq = calloc(s->gq_max, sizeof(*s->gq));
     s->ev = calloc((size_t)s->gq_max * TC_WIRE_RANGES_MAX * 2, sizeof(*s->ev));
     s->rep = calloc(TC_TREE_FANOUT_MAX, sizeof(*s->rep));
+    s->nstreams_max = s->cfg.root_fanout + tp.catchup_max;
+    s->streams = calloc(s->nstreams_max, sizeof(*s->streams));
+    if (ops->persist || cfg->restore) {
+        s->state_cap = TC_SEEDSTATE_LEN(cfg->nodes_max);
+        s->state_buf = malloc(s->state_cap);
+        s->state_nodes = calloc(cfg->nodes_max, sizeof(*s->state_nodes));
+        if (!s->state_buf || !s->state_nodes) {
+            rc = tc_err_set(err, -ENOMEM, "seeder: out of memory for the session state");
+            goto err_free;
+        }
+    }
     s->buf_cap = (size_t)cfg->mtu - TC_WIRE_IPV4_HDR_LEN - TC_WIRE_UDP_HDR_LEN;
     s->bufs = malloc(TC_SEEDER_BATCH_MAX * s->buf_cap);
     if (!s->nodes || !s->mac_ht || !s->tok_ht || !s->needs || !s->need_count || !s->forced ||
-        !s->last_sent || !s->dirty || !s->gq || !s->ev || !s->rep || !s->bufs) {
+        !s->last_sent || !s->dirty || !s->gq || !s->ev || !s->rep || !s->bufs || !s->streams) {
         rc = tc_err_set(err, -ENOMEM, "seeder: out of memory for %u nodes x %u chunks",
                         cfg->nodes_max, cc);
         goto err_free;
     }
     for (i = 0; i < TC_TREE_FANOUT_MAX; i++)
         s->rep[i].node = UINT32_MAX;
+    for (i = 0; i < s->nstreams_max; i++)
+        s->streams[i].node = UINT32_MAX;
     if (!cfg->dataless) {
         s->chash_off = calloc((size_t)cc + 1, sizeof(uint64_t));
         s->chash_ok = calloc(s->row_words ? s->row_words : 1, sizeof(uint64_t));
@@ -1999,7 +2633,7 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
                   PACE_UNITS_PER_BYTE;
     s->pace = s->pace_max;
     s->pace_ns = now;
-    s->repair_rate_bps = cfg->rate_bps * TC_SEEDER_REPAIR_SHARE_PERMILLE / 1000;
+    s->repair_rate_bps = s->cfg.rate_bps * TC_SEEDER_REPAIR_SHARE_PERMILLE / 1000;
     if (s->repair_rate_bps == 0)
         s->repair_rate_bps = 1;
     s->repair_max = s->pace_max * TC_SEEDER_REPAIR_BURSTS;
@@ -2008,6 +2642,17 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     s->admit = s->admit_max;
     s->admit_ns = now;
     s->gather_deadline = TC_PROTO_NEVER;
+    s->snap_next = 1;
+    s->now_ns = now;
+    s->dead_scan_at = TC_PROTO_NEVER;
+    s->rate_at = now;
+    s->st.rate_bps = s->cfg.rate_bps;
+    s->st.rate_min_seen_bps = s->cfg.rate_bps;
+    if (cfg->restore) {
+        rc = restore_state(s, now, err);
+        if (rc)
+            goto err_free;
+    }
     *out = s;
     return 0;
 
@@ -2033,6 +2678,9 @@ void tc_seeder_free(struct tc_seeder *s)
     free(s->gq);
     free(s->ev);
     free(s->rep);
+    free(s->streams);
+    free(s->state_buf);
+    free(s->state_nodes);
     free(s->bufs);
     free(s->chash_off);
     free(s->chash_ok);
@@ -2054,6 +2702,7 @@ int tc_seeder_on_packet(struct tc_seeder *s, uint64_t now, struct tc_proto_peer 
     uint32_t n;
 
     s->st.rx_dgrams++;
+    s->now_ns = now;
     if (s->fatal)
         return s->fatal;
     if (tc_wire_decode(buf, len, &msg) != 0) {
@@ -2080,8 +2729,13 @@ int tc_seeder_on_packet(struct tc_seeder *s, uint64_t now, struct tc_proto_peer 
         return 0;
     }
     n = auth(s, from, &msg.hdr);
-    if (n == UINT32_MAX)
+    if (n == UINT32_MAX) {
+        flush(s);
         return 0;
+    }
+    s->nodes[n].last_heard_ns = now;
+    if (s->nodes[n].state == TC_SEEDER_NODE_DEAD)
+        node_revive(s, now, n);
     if (s->nodes[n].state == TC_SEEDER_NODE_WELCOMED && msg.hdr.type != TC_WIRE_HEARTBEAT) {
         /* nothing but the proof from an unproven address */
         s->st.rx_forged++;
@@ -2103,10 +2757,16 @@ int tc_seeder_on_packet(struct tc_seeder *s, uint64_t now, struct tc_proto_peer 
     case TC_WIRE_LOG:
         on_log(s, n, &msg.u.log);
         break;
+    case TC_WIRE_REPARENT_REQ:
+        on_reparent_req(s, now, n, &msg.u.reparent_req);
+        break;
+    case TC_WIRE_ACK:
+        on_ack(s, now, n, &msg.u.ack);
+        break;
     default:
-        /* REPARENT_REQ and ACK: policies of issue 4 (straggler, tree-only) */
         break;
     }
+    persist_maybe(s);
     maybe_start(s, now);
     flush(s);
     return s->fatal;
@@ -2115,13 +2775,54 @@ int tc_seeder_on_packet(struct tc_seeder *s, uint64_t now, struct tc_proto_peer 
 /** Run what is due at now: gathered repairs, the first round's start, paced round blocks. */
 int tc_seeder_on_timer(struct tc_seeder *s, uint64_t now)
 {
+    uint32_t i;
+
+    s->now_ns = now;
     if (s->fatal)
         return s->fatal;
     pace_refill(s, now);
+    if (s->epoch_pending)
+        epoch_announce(s, now);
+    dead_scan(s, now);
+    rate_update(s, now);
     if (s->ngq > 0 && now >= s->gather_deadline)
         gather_flush(s, now);
+    for (i = 0; i < s->nstreams_max; i++)
+        if (s->streams[i].node != UINT32_MAX && tc_stream_tx_deadline(&s->streams[i].tx) <= now)
+            tc_stream_tx_on_timer(&s->streams[i].tx, now);
+    persist_maybe(s);
     maybe_start(s, now);
     pump(s, now);
+    flush(s);
+    return s->fatal;
+}
+
+/** A persist completed: DONEs it holds are acknowledged now. */
+int tc_seeder_on_persisted(struct tc_seeder *s, uint64_t now, uint64_t cookie, int rc)
+{
+    uint32_t n;
+
+    s->now_ns = now;
+    if (s->fatal)
+        return s->fatal;
+    if (cookie == 0 || cookie != s->snap_inflight)
+        return 0;
+    s->snap_inflight = 0;
+    if (rc < 0) {
+        slog(s, TC_PROTO_LOG_ERR, "seeder: saving the session state failed (%d): DONEs wait", rc);
+        s->state_dirty = 1;
+    } else {
+        s->snap_durable = (uint32_t)cookie;
+        for (n = 0; n < s->nnodes; n++) {
+            struct node *nd = &s->nodes[n];
+
+            if (nd->state == TC_SEEDER_NODE_DONE && !nd->done_acked && done_durable(s, nd)) {
+                send_done_ack(s, n);
+                nd->done_acked = 1;
+            }
+        }
+    }
+    persist_maybe(s);
     flush(s);
     return s->fatal;
 }
@@ -2137,6 +2838,21 @@ uint64_t tc_seeder_next_deadline(const struct tc_seeder *s)
         return TC_PROTO_NEVER;
     if (s->ngq > 0)
         d = s->gather_deadline;
+    if (s->epoch_pending)
+        return s->now_ns;
+    if (s->dead_scan_at < d)
+        d = s->dead_scan_at;
+    if (s->cfg.rate_auto && s->in_round && s->rate_at < d)
+        d = s->rate_at;
+    if (s->state_dirty && s->ops->persist && s->snap_inflight == 0)
+        return s->now_ns;
+    for (uint32_t i = 0; i < s->nstreams_max; i++) {
+        if (s->streams[i].node == UINT32_MAX)
+            continue;
+        t = tc_stream_tx_deadline(&s->streams[i].tx);
+        if (t < d)
+            d = t;
+    }
     if (s->in_round) {
         if (s->off >= s->cur.len) {
             t = s->pace_ns;
@@ -2193,6 +2909,7 @@ int tc_seeder_node(const struct tc_seeder *s, uint32_t index, struct tc_seeder_n
     out->chunks_done = nd->chunks_done;
     out->joined_ns = nd->joined_ns;
     out->done_ns = nd->done_ns;
+    out->slow = nd->slow;
     return 0;
 }
 

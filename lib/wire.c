@@ -144,7 +144,7 @@
 #define CHE_OFF_INDEX 0
 #define CHE_OFF_ADDR 4
 #define CHE_OFF_PORT 8
-#define CHE_OFF_RESERVED 10
+#define CHE_OFF_FLAGS 10
 #define CHE_OFF_TOKEN 12
 #define CHE_LEN 20
 
@@ -754,7 +754,7 @@ static int check_children(const struct tc_wire_children *c)
         const struct tc_wire_child *e = &c->children[i];
 
         if (e->node_index >= TC_WIRE_NODES_MAX || !ip_unicast(e->addr) || e->port == 0 ||
-            e->token == 0)
+            e->token == 0 || (e->flags & ~TC_WIRE_CHILD_F_ALL) != 0)
             return -EBADMSG;
         if (i > 0 && e->node_index <= c->children[i - 1].node_index)
             return -EBADMSG;
@@ -777,8 +777,7 @@ static int decode_children(const uint8_t *b, size_t blen, struct tc_wire_childre
     for (i = 0; i < c->count; i++) {
         const uint8_t *e = b + CH_OFF_ENTRIES + CHE_LEN * i;
 
-        if (tc_get_be16(e + CHE_OFF_RESERVED) != 0)
-            return -EBADMSG;
+        c->children[i].flags = tc_get_be16(e + CHE_OFF_FLAGS);
         c->children[i].node_index = tc_get_be32(e + CHE_OFF_INDEX);
         c->children[i].addr = tc_get_be32(e + CHE_OFF_ADDR);
         c->children[i].port = tc_get_be16(e + CHE_OFF_PORT);
@@ -1152,6 +1151,7 @@ static void encode_body(const struct tc_wire_msg *m, uint8_t *b, size_t blen)
             tc_put_be32(e + CHE_OFF_INDEX, c->children[i].node_index);
             tc_put_be32(e + CHE_OFF_ADDR, c->children[i].addr);
             tc_put_be16(e + CHE_OFF_PORT, c->children[i].port);
+            tc_put_be16(e + CHE_OFF_FLAGS, c->children[i].flags);
             tc_put_be64(e + CHE_OFF_TOKEN, c->children[i].token);
         }
         break;

@@ -19,19 +19,26 @@
 
 /** Event kinds of this module (struct tc_sim_event.kind). */
 enum {
-    EV_TIMER = 1, /**< a: node, b: timer generation */
-    EV_DISK,      /**< a: node, b: incarnation, arg: cookie */
-    EV_SW_PKT,    /**< ptr: packet reaching the switch */
-    EV_DLV_PKT,   /**< a: receiver, ptr: packet reaching it */
-    EV_SW_TRAIN,  /**< ptr: train whose first block reaches the switch */
-    EV_DLV_TRAIN, /**< a: receiver, b: delivery slot, ptr: train */
-    EV_START,     /**< a: node */
-    EV_CRASH,     /**< a: node, arg: restart after (ns) or TC_SIM_NEVER */
-    EV_PAUSE,     /**< a: node, arg: duration */
-    EV_RESUME,    /**< a: node */
-    EV_PART,      /**< a: node, b: partition id (0 = none) */
-    EV_SCRIPT,    /**< arg: the scenario's argument */
+    EV_TIMER = 1,  /**< a: node, b: timer generation */
+    EV_DISK,       /**< a: node, b: incarnation, arg: cookie */
+    EV_SW_PKT,     /**< ptr: packet reaching the switch */
+    EV_DLV_PKT,    /**< a: receiver, ptr: packet reaching it */
+    EV_SW_TRAIN,   /**< ptr: train whose first block reaches the switch */
+    EV_DLV_TRAIN,  /**< a: receiver, b: delivery slot, ptr: train */
+    EV_START,      /**< a: node */
+    EV_CRASH,      /**< a: node, arg: restart after (ns) or TC_SIM_NEVER */
+    EV_PAUSE,      /**< a: node, arg: duration */
+    EV_RESUME,     /**< a: node */
+    EV_PART,       /**< a: node, b: partition id (0 = none) */
+    EV_SCRIPT,     /**< arg: the scenario's argument */
+    EV_CORE_PKT,   /**< a: sender's rack, ptr: packet reaching the core switch */
+    EV_TOR_PKT,    /**< b: rack, ptr: packet reaching that rack's switch from the core */
+    EV_CORE_TRAIN, /**< a: sender's rack, ptr: train reaching the core switch */
+    EV_TOR_TRAIN,  /**< b: rack, ptr: train (a branch copy) reaching that rack's switch */
 };
+
+/** Loss streams of rack links: RACK_STREAM + 2r (uplink), + 2r + 1 (downlink). */
+#define RACK_STREAM (1ULL << 34)
 
 /** One direction of a node's attachment, with its queue and loss state. */
 struct link {
@@ -128,6 +135,13 @@ struct tc_sim_net {
     uint32_t bitmap_words;      /**< words of a train bitmap */
     struct freelist deliv_free; /**< free deliveries */
     uint32_t next_part;         /**< next partition id */
+    uint32_t racks;             /**< racks, 0 = flat (one switch) */
+    uint32_t *rack_of;          /**< per node: 0 = on the core switch, 1..racks */
+    uint32_t *rack_first;       /**< racks + 2: rack r's nodes are rack_nodes[rack_first[r]
+                                     .. rack_first[r + 1]) */
+    uint32_t *rack_nodes;       /**< node numbers grouped by rack, ascending in a rack */
+    struct link *rack_up;       /**< racks + 1 (0 unused): ToR -> core */
+    struct link *rack_down;     /**< racks + 1 (0 unused): core -> ToR */
 };
 
 /** Datagram bytes on the wire (see the header's comment). */
@@ -372,6 +386,11 @@ void tc_sim_net_free(struct tc_sim_net *net)
     free(net->pkt_free.v);
     free(net->train_free.v);
     free(net->deliv_free.v);
+    free(net->rack_of);
+    free(net->rack_first);
+    free(net->rack_nodes);
+    free(net->rack_up);
+    free(net->rack_down);
     free(net);
 }
 
@@ -676,6 +695,74 @@ int tc_sim_net_script_at(struct tc_sim_net *net, uint64_t at, uint64_t arg)
     return tc_sim_schedule(&net->sim, at, EV_SCRIPT, 0, 0, arg, NULL);
 }
 
+/**
+ * Racks: a counting sort of the nodes by rack (so that a rack switch walks
+ * its own nodes only, in node order), and two links per rack, each with a
+ * loss stream of its own.
+ */
+int tc_sim_net_racks(struct tc_sim_net *net, uint32_t racks, const uint32_t *rack_of,
+                     const struct tc_sim_link_cfg *uplink)
+{
+    uint32_t i, r, *fill = NULL;
+    int rc = -ENOMEM;
+
+    if (net->racks)
+        return -EALREADY;
+    if (racks == 0 || racks > TC_SIM_RACKS_MAX || !rack_of || !uplink)
+        return -EINVAL;
+    for (i = 0; i < net->cfg.nodes; i++)
+        if (rack_of[i] > racks)
+            return -EINVAL;
+    net->rack_of = malloc(net->cfg.nodes * sizeof(*net->rack_of));
+    net->rack_first = calloc(racks + 2, sizeof(*net->rack_first));
+    net->rack_nodes = malloc(net->cfg.nodes * sizeof(*net->rack_nodes));
+    net->rack_up = calloc(racks + 1, sizeof(*net->rack_up));
+    net->rack_down = calloc(racks + 1, sizeof(*net->rack_down));
+    fill = calloc(racks + 1, sizeof(*fill));
+    if (!net->rack_of || !net->rack_first || !net->rack_nodes || !net->rack_up || !net->rack_down ||
+        !fill)
+        goto err_alloc;
+    memcpy(net->rack_of, rack_of, net->cfg.nodes * sizeof(*net->rack_of));
+    for (i = 0; i < net->cfg.nodes; i++)
+        net->rack_first[rack_of[i] + 1]++;
+    for (r = 1; r <= racks + 1; r++)
+        net->rack_first[r] += net->rack_first[r - 1];
+    for (i = 0; i < net->cfg.nodes; i++)
+        net->rack_nodes[net->rack_first[rack_of[i]] + fill[rack_of[i]]++] = i;
+    for (r = 1; r <= racks; r++) {
+        tc_sim_rng_seed(&net->rack_up[r].rng, net->cfg.seed, RACK_STREAM + 2 * (uint64_t)r);
+        tc_sim_rng_seed(&net->rack_down[r].rng, net->cfg.seed, RACK_STREAM + 2 * (uint64_t)r + 1);
+        link_configure(&net->rack_up[r], uplink);
+        link_configure(&net->rack_down[r], uplink);
+    }
+    free(fill);
+    net->racks = racks;
+    return 0;
+
+err_alloc:
+    free(fill);
+    free(net->rack_of);
+    free(net->rack_first);
+    free(net->rack_nodes);
+    free(net->rack_up);
+    free(net->rack_down);
+    net->rack_of = NULL;
+    net->rack_first = NULL;
+    net->rack_nodes = NULL;
+    net->rack_up = NULL;
+    net->rack_down = NULL;
+    return rc;
+}
+
+/** Counters of a rack link; NULL for rack 0 (the core) or beyond the racks. */
+const struct tc_sim_link_stats *tc_sim_net_rack_link_stats(const struct tc_sim_net *net,
+                                                           uint32_t rack, int up)
+{
+    if (rack == 0 || rack > net->racks)
+        return NULL;
+    return up ? &net->rack_up[rack].st : &net->rack_down[rack].st;
+}
+
 int tc_sim_net_is_up(const struct tc_sim_net *net, uint32_t node)
 {
     return node < net->cfg.nodes && net->nodes[node].is_up;
@@ -814,11 +901,224 @@ static void forward_train(struct tc_sim_net *net, struct train *tr, uint32_t r)
         }                                                                                          \
     } while (0)
 
+/* --- racks ----------------------------------------------------------------------- */
+
+/**
+ * One frame of `wire` bytes offered at t to a rack link: 0 and its arrival
+ * at the far switch, or -1 (queue drop or loss, counted on the link).
+ */
+static int rack_hop(struct link *l, uint64_t t, uint64_t wire, uint64_t *arr)
+{
+    uint64_t dep;
+
+    if (link_xmit(l, t, wire, &dep) < 0 || link_lose(l, wire))
+        return -1;
+    *arr = dep + l->latency_ns;
+    return 0;
+}
+
+/** Node r is a member of group g (no range checks: the hot path). */
+static int member_of(const struct tc_sim_net *net, uint32_t g, uint32_t r)
+{
+    return (int)((net->members[(size_t)g * net->node_words + r / 64] >> (r % 64)) & 1);
+}
+
+/** Rack b has a member of group g other than src. */
+static int rack_has_member(const struct tc_sim_net *net, uint32_t b, uint32_t g, uint32_t src)
+{
+    uint32_t k;
+
+    for (k = net->rack_first[b]; k < net->rack_first[b + 1]; k++)
+        if (net->rack_nodes[k] != src && member_of(net, g, net->rack_nodes[k]))
+            return 1;
+    return 0;
+}
+
+/** A switch (rack b's, or the core's for b = 0) hands a packet to the
+ * downlinks of its own nodes: the destination, or the group's members. */
+static void local_pkt(struct tc_sim_net *net, struct pkt *p, uint32_t b)
+{
+    uint32_t k, r;
+
+    if (!TC_SIM_IS_GROUP(p->dst)) {
+        if (net->rack_of[p->dst] == b)
+            forward_pkt(net, p, p->dst);
+        return;
+    }
+    for (k = net->rack_first[b]; k < net->rack_first[b + 1]; k++) {
+        r = net->rack_nodes[k];
+        if (r != p->src && member_of(net, p->dst & 0x7fffffffU, r))
+            forward_pkt(net, p, r);
+    }
+}
+
+/** As local_pkt() for a train (each block at its arrival time). */
+static void local_train(struct tc_sim_net *net, struct train *tr, uint32_t b)
+{
+    uint32_t k, r;
+
+    if (!TC_SIM_IS_GROUP(tr->dst)) {
+        if (net->rack_of[tr->dst] == b)
+            forward_train(net, tr, tr->dst);
+        return;
+    }
+    for (k = net->rack_first[b]; k < net->rack_first[b + 1]; k++) {
+        r = net->rack_nodes[k];
+        if (r != tr->src && member_of(net, tr->dst & 0x7fffffffU, r))
+            forward_train(net, tr, r);
+    }
+}
+
+/** The core sends a packet down rack b's downlink. */
+static void core_down_pkt(struct tc_sim_net *net, struct pkt *p, uint32_t b)
+{
+    uint64_t arr;
+
+    if (rack_hop(&net->rack_down[b], net->sim.now, tc_sim_wire_bytes(p->len), &arr) < 0)
+        return;
+    if (tc_sim_schedule(&net->sim, arr, EV_TOR_PKT, p->src, b, 0, p) == 0)
+        p->refs++;
+}
+
+/** A packet at the core switch, come from rack a (0: sent by a core node):
+ * core nodes, then every other rack that wants it, once. */
+static void core_pkt(struct tc_sim_net *net, struct pkt *p, uint32_t a)
+{
+    uint32_t b;
+
+    local_pkt(net, p, 0);
+    if (!TC_SIM_IS_GROUP(p->dst)) {
+        b = net->rack_of[p->dst];
+        if (b != 0 && b != a)
+            core_down_pkt(net, p, b);
+        return;
+    }
+    for (b = 1; b <= net->racks; b++)
+        if (b != a && rack_has_member(net, b, p->dst & 0x7fffffffU, p->src))
+            core_down_pkt(net, p, b);
+}
+
+/** A packet at its sender's first switch: the rack's own nodes, then (other
+ * racks or multicast) the rack uplink to the core. */
+static void rack_switch_pkt(struct tc_sim_net *net, struct pkt *p)
+{
+    uint32_t a = net->rack_of[p->src];
+    uint64_t arr;
+
+    if (a == 0) {
+        core_pkt(net, p, 0);
+        return;
+    }
+    local_pkt(net, p, a);
+    if (!TC_SIM_IS_GROUP(p->dst) && net->rack_of[p->dst] == a)
+        return;
+    if (rack_hop(&net->rack_up[a], net->sim.now, tc_sim_wire_bytes(p->len), &arr) < 0)
+        return;
+    if (tc_sim_schedule(&net->sim, arr, EV_CORE_PKT, a, 0, 0, p) == 0)
+        p->refs++;
+}
+
+/**
+ * Pass every block of a train through a rack link, block j offered at
+ * in[j] (NEVER: lost before), arrival at the far switch in out[j] (in and
+ * out may be the same array). Returns the blocks that got through and the
+ * first arrival.
+ */
+static uint32_t rack_hop_train(struct link *l, const uint64_t *in, uint64_t *out, uint32_t nblocks,
+                               uint64_t wire, uint64_t *first)
+{
+    uint32_t j, got = 0;
+
+    *first = TC_SIM_NEVER;
+    for (j = 0; j < nblocks; j++) {
+        uint64_t arr;
+
+        if (in[j] == TC_SIM_NEVER || rack_hop(l, in[j], wire, &arr) < 0) {
+            out[j] = TC_SIM_NEVER;
+            continue;
+        }
+        out[j] = arr;
+        if (*first == TC_SIM_NEVER)
+            *first = arr;
+        got++;
+    }
+    return got;
+}
+
+/** The core sends a train down rack b's downlink: a copy of its own (the
+ * branches' block times differ), the same description. */
+static void core_down_train(struct tc_sim_net *net, struct train *tr, uint32_t b)
+{
+    size_t bm = net->cfg.train_blocks_max;
+    struct train *c;
+    uint64_t first;
+    uint32_t idx, got;
+
+    if (freelist_get(&net->train_free, &idx) < 0) {
+        tc_sim_fail(&net->sim, -ENOBUFS);
+        return;
+    }
+    c = &net->trains[idx];
+    *c = *tr;
+    c->idx = idx;
+    got = rack_hop_train(&net->rack_down[b], net->train_times + (size_t)tr->idx * bm,
+                         net->train_times + (size_t)idx * bm, tr->nblocks,
+                         tc_sim_wire_bytes(tr->block_len), &first);
+    c->arrived = got;
+    c->refs = 1;
+    if (!got || tc_sim_schedule(&net->sim, first, EV_TOR_TRAIN, tr->src, b, 0, c) < 0)
+        freelist_put(&net->train_free, idx);
+}
+
+/** A train at the core switch, come from rack a (see core_pkt()). */
+static void core_train(struct tc_sim_net *net, struct train *tr, uint32_t a)
+{
+    uint32_t b;
+
+    local_train(net, tr, 0);
+    if (!TC_SIM_IS_GROUP(tr->dst)) {
+        b = net->rack_of[tr->dst];
+        if (b != 0 && b != a)
+            core_down_train(net, tr, b);
+        return;
+    }
+    for (b = 1; b <= net->racks; b++)
+        if (b != a && rack_has_member(net, b, tr->dst & 0x7fffffffU, tr->src))
+            core_down_train(net, tr, b);
+}
+
+/** A train at its sender's first switch (see rack_switch_pkt()). Its
+ * block times are replaced by their arrivals at the core: the rack's own
+ * deliveries have been computed by then. */
+static void rack_switch_train(struct tc_sim_net *net, struct train *tr)
+{
+    uint64_t *times = net->train_times + (size_t)tr->idx * net->cfg.train_blocks_max;
+    uint32_t a = net->rack_of[tr->src], got;
+    uint64_t first;
+
+    if (a == 0) {
+        core_train(net, tr, 0);
+        return;
+    }
+    local_train(net, tr, a);
+    if (!TC_SIM_IS_GROUP(tr->dst) && net->rack_of[tr->dst] == a)
+        return;
+    got = rack_hop_train(&net->rack_up[a], times, times, tr->nblocks,
+                         tc_sim_wire_bytes(tr->block_len), &first);
+    if (!got)
+        return;
+    tr->arrived = got;
+    if (tc_sim_schedule(&net->sim, first, EV_CORE_TRAIN, a, 0, 0, tr) == 0)
+        tr->refs++;
+}
+
 static void switch_pkt(struct tc_sim_net *net, struct pkt *p)
 {
     uint32_t r;
 
-    if (TC_SIM_IS_GROUP(p->dst))
+    if (net->racks)
+        rack_switch_pkt(net, p);
+    else if (TC_SIM_IS_GROUP(p->dst))
         FOR_EACH_MEMBER(net, p->dst & 0x7fffffffU, p->src, r, forward_pkt(net, p, r));
     else
         forward_pkt(net, p, p->dst);
@@ -829,7 +1129,9 @@ static void switch_train(struct tc_sim_net *net, struct train *tr)
 {
     uint32_t r;
 
-    if (TC_SIM_IS_GROUP(tr->dst))
+    if (net->racks)
+        rack_switch_train(net, tr);
+    else if (TC_SIM_IS_GROUP(tr->dst))
         FOR_EACH_MEMBER(net, tr->dst & 0x7fffffffU, tr->src, r, forward_train(net, tr, r));
     else
         forward_train(net, tr, tr->dst);
@@ -1004,6 +1306,22 @@ static void net_handle(void *ctx, struct tc_sim *sim, const struct tc_sim_event 
         break;
     case EV_SCRIPT:
         net->cfg.on_script(net->cfg.script_ctx, net, net->sim.now, ev->arg);
+        break;
+    case EV_CORE_PKT:
+        core_pkt(net, ev->ptr, ev->a);
+        pkt_put(net, ev->ptr);
+        break;
+    case EV_TOR_PKT:
+        local_pkt(net, ev->ptr, ev->b);
+        pkt_put(net, ev->ptr);
+        break;
+    case EV_CORE_TRAIN:
+        core_train(net, ev->ptr, ev->a);
+        train_put(net, ev->ptr);
+        break;
+    case EV_TOR_TRAIN:
+        local_train(net, ev->ptr, ev->b);
+        train_put(net, ev->ptr);
         break;
     default:
         assert(!"unknown simnet event");

@@ -46,6 +46,14 @@
 #define SR_STREAM_KEY ((3ull << 40) + 1)
 #define SR_STREAM_HELD ((3ull << 40) + 2)
 #define SR_STREAM_FORGE ((3ull << 40) + 3)
+#define SR_STREAM_FAULTS ((3ull << 40) + 4)
+/** Seeder states handed to ops->persist and not yet durable, at most. */
+#define SR_PERSIST_MAX 4u
+/** Scenario events (simnet on_script): the kind in the low byte of arg, a
+ * number (crash spec, persist generation) above it. */
+#define SR_SCRIPT_CRASH 1u
+#define SR_SCRIPT_PERSIST 2u
+#define SR_SCRIPT_SHIFT 8u
 /** Train description (meta) layout: offsets and total length, bytes. */
 #define SR_META_SESSION 0
 #define SR_META_TOKEN 8
@@ -65,6 +73,10 @@
 /** Share of real chunks that are all zero, random, text-like (the rest), percent. */
 #define SR_ZERO_PCT 20u
 #define SR_RANDOM_PCT 40u
+/** A core woken this many times in a row at the same virtual instant is
+ * spinning (its next deadline does not move past now): the run stops with
+ * -ELOOP instead of hanging, calls. */
+#define SR_TIMER_SAME_NS_MAX 100000u
 /** Longest trace line, bytes. */
 #define SR_LINE_MAX 640
 
@@ -107,8 +119,16 @@ struct sr_node {
     uint64_t done_ns;       /**< agents: DONE_ACK time seen, 0 if not */
     uint64_t lat_sum_ns;    /**< agents: sum of chunk latencies (first multicast block to write) */
     uint32_t lat_n;         /**< agents: chunks in lat_sum_ns */
-    int finished;           /**< agents: RELEASED or FAILED, counted */
+    int finished;           /**< agents: RELEASED or FAILED (or down for good), counted */
     int bad;                /**< agents: a violation of its own (not done) */
+    int slow;               /**< agents: slowed by cfg.slow_nodes */
+    int crashed;            /**< crashed at least once */
+    int crash_pending;      /**< a crash is scheduled and has not happened yet */
+    int restart_pending;    /**< the crash scheduled (or last one) restarts the node */
+    int gone;               /**< crashed for good: out of the completion count */
+    uint32_t lives;         /**< times on_start ran */
+    uint64_t timer_ns;      /**< virtual time of the last timer call */
+    uint32_t timer_same;    /**< timer calls in a row at timer_ns */
     struct sr_disk_op disk[SR_DISK_RING]; /**< agents: disk ops in flight (a ring) */
     uint32_t disk_head;                   /**< first op in flight */
     uint32_t disk_count;                  /**< ops in flight */
@@ -140,11 +160,30 @@ struct simrun {
     uint32_t block_len;           /**< full DATA block, bytes of object */
     uint32_t train_max;           /**< most blocks per simnet train */
     /* progress */
-    uint32_t finished;           /**< agents RELEASED or FAILED */
-    uint64_t sniff_session;      /**< forger: session id seen on the group, 0 = none */
-    uint32_t sniff_epoch;        /**< forger: epoch seen */
-    struct tc_sim_rng forge_rng; /**< forger's draws */
-    struct tc_sim_rng held_rng;  /**< held bitmaps */
+    uint32_t finished;               /**< agents RELEASED or FAILED */
+    uint64_t sniff_session;          /**< forger: session id seen on the group, 0 = none */
+    uint32_t sniff_epoch;            /**< forger: epoch seen */
+    struct tc_sim_rng forge_rng;     /**< forger's draws */
+    struct tc_sim_rng held_rng;      /**< held bitmaps */
+    struct tc_sim_rng fault_rng;     /**< slow nodes, crash times and picks */
+    uint32_t *scratch;               /**< n + 1 entries: candidates, the seeder's index map */
+    uint32_t *parent_of;             /**< n + 1: agent's parent as the seeder sees it (0 = seeder
+                                          or unknown), filled at each interior pick */
+    uint32_t *kids;                  /**< n + 1: children of each agent in parent_of */
+    uint32_t *rack_of;               /**< total nodes: rack of each node (racks only) */
+    struct tc_seeder_ops seeder_ops; /**< the seeder's ops (persist with a seeder restart) */
+    /* the seeder's persisted state */
+    uint8_t *persist_buf[SR_PERSIST_MAX];    /**< states being written, a ring */
+    size_t persist_len[SR_PERSIST_MAX];      /**< their lengths */
+    size_t persist_cap[SR_PERSIST_MAX];      /**< their buffers' sizes */
+    uint64_t persist_cookie[SR_PERSIST_MAX]; /**< the seeder's cookies */
+    uint32_t persist_head;                   /**< oldest pending */
+    uint32_t persist_count;                  /**< pending */
+    uint32_t persist_gen;                    /**< bumped when the seeder crashes: stale events */
+    uint64_t persist_busy_until;             /**< when the state disk is free */
+    uint8_t *durable;                        /**< the last durable state (NULL: none) */
+    size_t durable_len;                      /**< its length */
+    size_t durable_cap;                      /**< its buffer's size */
 };
 
 /**
@@ -287,6 +326,25 @@ static void sr_log(struct sr_node *nd, int level, const char *msg)
     r->cfg.log(r->cfg.log_ctx, line);
 }
 
+/** A scenario line (faults) to the log sink, whether or not trace_log is set. */
+static void sr_fault_log(struct simrun *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sr_fault_log(struct simrun *r, const char *fmt, ...)
+{
+    char msg[SR_LINE_MAX / 2], line[SR_LINE_MAX];
+    uint64_t now = tc_sim_now(r->sim);
+    va_list ap;
+
+    if (!r->cfg.log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    snprintf(line, sizeof(line), "%llu.%09llu fault: %s", (unsigned long long)(now / TC_SIM_S),
+             (unsigned long long)(now % TC_SIM_S), msg);
+    r->cfg.log(r->cfg.log_ctx, line);
+}
+
 /* ---- ops shared by both cores ------------------------------------------------ */
 
 /**
@@ -418,21 +476,44 @@ static const uint8_t *sr_op_chunk_bytes(void *ctx, uint32_t index)
     return r->stored + r->manifest->chunks[index].stored_off;
 }
 
-static const struct tc_seeder_ops sr_seeder_ops = {
-    .send = sr_op_send,
-    .send_blocks = sr_op_send_blocks,
-    .chunk_bytes = sr_op_chunk_bytes,
-    .random = sr_op_random,
-    .log = sr_op_log,
-};
+/**
+ * persist: the state is copied into a pending slot and becomes the durable
+ * copy TC_SIMRUN_PERSIST_NS after the state disk is free (writes complete
+ * in order); a seeder crash before then loses it. -EBUSY when
+ * SR_PERSIST_MAX states are pending (the seeder retries later).
+ */
+static int sr_op_persist(void *ctx, const uint8_t *state, size_t len, uint64_t cookie)
+{
+    struct sr_node *nd = ctx;
+    struct simrun *r = nd->run;
+    uint64_t now = tc_sim_now(r->sim), at;
+    uint32_t slot;
+    int rc;
 
-static const struct tc_seeder_ops sr_seeder_ops_pp = {
-    .send = sr_op_send,
-    .send_blocks = NULL,
-    .chunk_bytes = sr_op_chunk_bytes,
-    .random = sr_op_random,
-    .log = sr_op_log,
-};
+    if (r->persist_count == SR_PERSIST_MAX)
+        return -EBUSY;
+    slot = (r->persist_head + r->persist_count) % SR_PERSIST_MAX;
+    if (r->persist_cap[slot] < len) {
+        uint8_t *b = realloc(r->persist_buf[slot], len);
+
+        if (!b)
+            return -ENOMEM;
+        r->persist_buf[slot] = b;
+        r->persist_cap[slot] = len;
+    }
+    at = (r->persist_busy_until > now ? r->persist_busy_until : now) + TC_SIMRUN_PERSIST_NS;
+    rc = tc_sim_net_script_at(r->net, at,
+                              SR_SCRIPT_PERSIST | (uint64_t)r->persist_gen << SR_SCRIPT_SHIFT);
+    if (rc < 0)
+        return rc;
+    if (len)
+        memcpy(r->persist_buf[slot], state, len);
+    r->persist_len[slot] = len;
+    r->persist_cookie[slot] = cookie;
+    r->persist_count++;
+    r->persist_busy_until = at;
+    return 0;
+}
 
 /**
  * After every call into the seeder: its timer, and a failing rc is an
@@ -706,6 +787,8 @@ static void sr_agent_start(struct simrun *r, struct sr_node *nd, uint64_t now)
     ac.chunk_size_max = m->chunk_size;
     ac.dataless = !r->cfg.real;
     tc_proto_limits_default(&ac.limits);
+    if (r->cfg.join_spread_ns)
+        ac.limits.join_spread_ns = r->cfg.join_spread_ns;
     tc_err_clear(&err);
     rc = tc_agent_new(&nd->agent, &ac, r->cfg.per_packet ? &sr_agent_ops_pp : &sr_agent_ops, nd,
                       now, &err);
@@ -717,6 +800,80 @@ static void sr_agent_start(struct simrun *r, struct sr_node *nd, uint64_t now)
         return;
     }
     sr_agent_after(r, nd);
+}
+
+/**
+ * An agent restarts after a crash: what it had written before the crash is
+ * on its disk and becomes its held bitmap (never chunk 0, which on a real
+ * target carries the in-progress marker and is written again last).
+ */
+static int sr_agent_restart_held(struct simrun *r, struct sr_node *nd)
+{
+    const struct tc_manifest *m = r->manifest;
+    size_t bytes = (m->chunk_count + 7) / 8;
+    uint32_t k, held = 0;
+
+    if (!nd->held) {
+        nd->held = calloc(bytes ? bytes : 1, 1);
+        if (!nd->held)
+            return -ENOMEM;
+    }
+    memset(nd->held, 0, bytes);
+    if (nd->chunks[0] != SR_CH_HELD)
+        nd->chunks[0] = SR_CH_NONE;
+    nd->wrote_chunk0 = 0;
+    for (k = 1; k < m->chunk_count; k++) {
+        if (nd->chunks[k] == SR_CH_HELD || nd->chunks[k] == SR_CH_WRITTEN) {
+            nd->held[k / 8] |= (uint8_t)(1u << (k % 8));
+            held++;
+        }
+    }
+    sr_fault_log(r, "node %u restarts holding %u of %u chunks", nd->id, held, m->chunk_count);
+    return 0;
+}
+
+static void sr_stats_add(struct tc_agent_stats *sum, const struct tc_agent_stats *a);
+
+/**
+ * An agent crashed: its counters join the sums, the core is dropped, writes
+ * in flight are lost (their chunks are not on disk), and without a restart
+ * it leaves the completion count.
+ */
+static void sr_agent_crash(struct simrun *r, struct sr_node *nd)
+{
+    const struct tc_agent_stats *st;
+    uint32_t k, done = 0, lost = 0;
+
+    nd->crashed = 1;
+    nd->crash_pending = 0;
+    r->res->crashed[nd->id - 1] = 1;
+    if (nd->agent) {
+        st = tc_agent_stats(nd->agent);
+        done = st->chunks_done;
+        sr_stats_add(&r->res->agents, st);
+        r->res->segs_bad += st->segs_bad;
+        r->res->repair_bytes += st->served_bytes;
+        tc_agent_free(nd->agent);
+        nd->agent = NULL;
+    }
+    for (k = 0; k < r->manifest->chunk_count; k++)
+        if (nd->chunks[k] == SR_CH_WRITING) {
+            nd->chunks[k] = SR_CH_NONE;
+            lost++;
+        }
+    if (nd->chunks[0] == SR_CH_NONE)
+        nd->wrote_chunk0 = 0;
+    nd->disk_head = 0;
+    nd->disk_count = 0;
+    if (!nd->restart_pending) {
+        nd->gone = 1;
+        if (!nd->finished) {
+            nd->finished = 1;
+            r->finished++;
+        }
+    }
+    sr_fault_log(r, "node %u crashed%s: its core had %u chunks done, %u writes in flight lost",
+                 nd->id, nd->restart_pending ? "" : " for good", done, lost);
 }
 
 /** A disk op of an agent completed (in submission order). */
@@ -872,6 +1029,19 @@ static void sr_on_start(struct tc_sim_net *net, void *ctx, uint32_t node, uint64
         sc.group.port = TC_SIMRUN_GROUP_PORT;
         sc.mtu = (uint16_t)r->cfg.mtu;
         sc.rate_bps = (uint64_t)(r->cfg.rate_fraction * (double)r->cfg.link_bps);
+        if (r->cfg.rate_auto) {
+            sc.rate_auto = 1;
+            sc.rate_max_bps = sc.rate_bps;
+            sc.rate_bps = 0;
+        }
+        sc.tree_only = r->cfg.tree_only;
+        if (nd->lives > 0 && r->durable_len > 0) {
+            sc.restore = r->durable;
+            sc.restore_len = r->durable_len;
+        }
+        if (nd->lives > 0)
+            sr_fault_log(r, "seeder restarts from %zu bytes of persisted state", r->durable_len);
+        nd->lives++;
         sc.fanout = r->cfg.fanout;
         sc.root_fanout = r->cfg.root_fanout;
         sc.nodes_max = r->n;
@@ -880,8 +1050,7 @@ static void sr_on_start(struct tc_sim_net *net, void *ctx, uint32_t node, uint64
         sc.dataless = !r->cfg.real;
         tc_proto_limits_default(&sc.limits);
         tc_err_clear(&err);
-        rc = tc_seeder_new(&r->seeder, &sc, r->cfg.per_packet ? &sr_seeder_ops_pp : &sr_seeder_ops,
-                           nd, now, &err);
+        rc = tc_seeder_new(&r->seeder, &sc, &r->seeder_ops, nd, now, &err);
         if (rc < 0) {
             r->seeder = NULL;
             snprintf(r->res->failure, sizeof(r->res->failure), "%s", err.msg);
@@ -893,7 +1062,187 @@ static void sr_on_start(struct tc_sim_net *net, void *ctx, uint32_t node, uint64
         tc_sim_net_join(r->net, node, 0);
         tc_sim_net_timer_set(r->net, node, now + TC_SIMRUN_FORGE_PERIOD_NS);
     } else {
+        if (nd->lives++ > 0 && sr_agent_restart_held(r, nd) < 0) {
+            tc_sim_fail(r->sim, -ENOMEM);
+            return;
+        }
         sr_agent_start(r, nd, now);
+    }
+}
+
+/** A node crashed (simnet has dropped its timer, disk writes and groups). */
+static void sr_on_crash(struct tc_sim_net *net, void *ctx, uint32_t node, uint64_t now)
+{
+    struct sr_node *nd = ctx;
+    struct simrun *r = nd->run;
+
+    (void)net;
+    (void)now;
+    if (node == 0) {
+        if (r->seeder) {
+            r->res->repair_bytes += tc_seeder_stats(r->seeder)->repair_bytes;
+            tc_seeder_free(r->seeder);
+            r->seeder = NULL;
+        }
+        /* states not yet durable are lost with the machine */
+        r->persist_count = 0;
+        r->persist_gen++;
+        r->persist_busy_until = 0;
+        sr_fault_log(r, "seeder crashed (%zu bytes of state durable)", r->durable_len);
+    } else if (node != r->forger) {
+        sr_agent_crash(r, nd);
+    }
+}
+
+/** An agent a crash spec may pick: running, not finished, no crash pending. */
+static int sr_crashable(const struct simrun *r, uint32_t a)
+{
+    const struct sr_node *nd = &r->nodes[a];
+    enum tc_agent_state st;
+
+    if (!nd->agent || nd->finished || nd->crash_pending || !tc_sim_net_is_up(r->net, a))
+        return 0;
+    st = tc_agent_state(nd->agent);
+    return st != TC_AGENT_RELEASED && st != TC_AGENT_FAILED;
+}
+
+/**
+ * The tree as the seeder sees it now: parent_of[a] = agent a's parent (0:
+ * the seeder, or not in the tree) and kids[a] = its crashable children.
+ * 0, or -ENOENT when the seeder is down.
+ */
+static int sr_tree_view(struct simrun *r)
+{
+    struct tc_seeder_node_info info;
+    uint32_t i, a;
+
+    if (!r->seeder)
+        return -ENOENT;
+    memset(r->parent_of, 0, (r->n + 1) * sizeof(*r->parent_of));
+    memset(r->kids, 0, (r->n + 1) * sizeof(*r->kids));
+    /* scratch: seeder index -> agent number */
+    for (i = 0; i < r->n; i++) {
+        r->scratch[i] = 0;
+        if (tc_seeder_node(r->seeder, i, &info) == 0 && info.state != TC_SEEDER_NODE_FREE &&
+            info.addr.addr >= 1 && info.addr.addr <= r->n)
+            r->scratch[i] = info.addr.addr;
+    }
+    for (i = 0; i < r->n; i++) {
+        a = r->scratch[i];
+        if (!a || tc_seeder_node(r->seeder, i, &info) < 0 || info.parent == TC_WIRE_INDEX_SEEDER ||
+            info.parent >= r->n)
+            continue;
+        r->parent_of[a] = r->scratch[info.parent];
+        if (r->parent_of[a] && sr_crashable(r, a))
+            r->kids[r->parent_of[a]]++;
+    }
+    return 0;
+}
+
+/** Crash agent a now; restart_after ns later (TC_PROTO_NEVER: never). */
+static void sr_crash_agent(struct simrun *r, uint32_t a, uint64_t now, uint64_t restart_after)
+{
+    struct sr_node *nd = &r->nodes[a];
+
+    nd->crash_pending = 1;
+    nd->restart_pending = restart_after != TC_PROTO_NEVER;
+    if (tc_sim_net_crash(r->net, a, now, nd->restart_pending ? restart_after : TC_SIM_NEVER) < 0)
+        nd->crash_pending = 0;
+}
+
+/**
+ * One crash of spec `spec` (an agent, or a pair), picked now among the
+ * agents still running: any of them; one the seeder lists as a parent; or
+ * such a parent and one of its children. Interior picks fall back to any
+ * agent when the seeder is down or no agent has children.
+ */
+static void sr_crash_event(struct simrun *r, uint32_t spec, uint64_t now)
+{
+    const struct tc_simrun_crash *c = &r->cfg.crash[spec];
+    uint32_t a, k = 0, p, child = 0;
+
+    if (c->pick != TC_SIMRUN_PICK_ANY && sr_tree_view(r) == 0) {
+        for (a = 1; a <= r->n; a++)
+            if (sr_crashable(r, a) && r->kids[a] > 0)
+                r->scratch[k++] = a;
+    }
+    if (k == 0) {
+        if (c->pick != TC_SIMRUN_PICK_ANY)
+            sr_fault_log(r, "crash spec %u: no interior agent, picking any", spec);
+        for (a = 1; a <= r->n; a++)
+            if (sr_crashable(r, a))
+                r->scratch[k++] = a;
+        if (k == 0) {
+            sr_fault_log(r, "crash spec %u: no agent left to crash", spec);
+            return;
+        }
+        a = r->scratch[tc_sim_rng_below(&r->fault_rng, k)];
+        sr_fault_log(r, "crash spec %u: node %u", spec, a);
+        sr_crash_agent(r, a, now, c->restart_after_ns);
+        return;
+    }
+    p = r->scratch[tc_sim_rng_below(&r->fault_rng, k)];
+    if (c->pick == TC_SIMRUN_PICK_PAIR) {
+        k = 0;
+        for (a = 1; a <= r->n; a++)
+            if (r->parent_of[a] == p && sr_crashable(r, a))
+                r->scratch[k++] = a;
+        assert(k > 0);
+        child = r->scratch[tc_sim_rng_below(&r->fault_rng, k)];
+        sr_fault_log(r, "crash spec %u: pair parent %u child %u (seeder: parent of %u is %u)", spec,
+                     p, child, child, r->parent_of[child]);
+        sr_crash_agent(r, child, now, c->restart_after_ns);
+    } else {
+        sr_fault_log(r, "crash spec %u: interior node %u (%u children)", spec, p, r->kids[p]);
+    }
+    sr_crash_agent(r, p, now, c->restart_after_ns);
+}
+
+/** The oldest pending persist is on disk: it becomes the durable state. */
+static void sr_persist_done(struct simrun *r, uint32_t gen, uint64_t now)
+{
+    uint32_t slot = r->persist_head;
+    size_t len;
+
+    if (gen != r->persist_gen || r->persist_count == 0)
+        return; /* the seeder crashed since: lost */
+    len = r->persist_len[slot];
+    if (r->durable_cap < len) {
+        uint8_t *b = realloc(r->durable, len);
+
+        if (!b) {
+            tc_sim_fail(r->sim, -ENOMEM);
+            return;
+        }
+        r->durable = b;
+        r->durable_cap = len;
+    }
+    if (len)
+        memcpy(r->durable, r->persist_buf[slot], len);
+    r->durable_len = len;
+    r->persist_head = (slot + 1) % SR_PERSIST_MAX;
+    r->persist_count--;
+    if (r->seeder)
+        sr_seeder_after(r, tc_seeder_on_persisted(r->seeder, now, r->persist_cookie[slot], 0),
+                        "on_persisted");
+}
+
+/** Scenario events: crashes and persist completions. */
+static void sr_on_script(void *ctx, struct tc_sim_net *net, uint64_t now, uint64_t arg)
+{
+    struct simrun *r = ctx;
+    uint32_t num = (uint32_t)(arg >> SR_SCRIPT_SHIFT);
+
+    (void)net;
+    switch (arg & ((1u << SR_SCRIPT_SHIFT) - 1)) {
+    case SR_SCRIPT_CRASH:
+        sr_crash_event(r, num, now);
+        break;
+    case SR_SCRIPT_PERSIST:
+        sr_persist_done(r, num, now);
+        break;
+    default:
+        assert(!"unknown scenario event");
     }
 }
 
@@ -969,6 +1318,18 @@ static void sr_on_timer(struct tc_sim_net *net, void *ctx, uint32_t node, uint64
     struct sr_node *nd = ctx;
     struct simrun *r = nd->run;
 
+    if (now != nd->timer_ns) {
+        nd->timer_ns = now;
+        nd->timer_same = 0;
+    } else if (++nd->timer_same == SR_TIMER_SAME_NS_MAX) {
+        if (r->res->failure[0] == '\0')
+            snprintf(r->res->failure, sizeof(r->res->failure),
+                     "node %u: its core asked for its timer %u times in a row at %.9f s "
+                     "(a next deadline that does not move past now)",
+                     node, SR_TIMER_SAME_NS_MAX, (double)now / 1e9);
+        tc_sim_fail(r->sim, -ELOOP);
+        return;
+    }
     if (node == 0) {
         if (r->seeder)
             sr_seeder_after(r, tc_seeder_on_timer(r->seeder, now), "on_timer");
@@ -994,6 +1355,7 @@ static void sr_on_disk_done(struct tc_sim_net *net, void *ctx, uint32_t node, ui
 
 static const struct tc_sim_node_ops sr_node_ops = {
     .on_start = sr_on_start,
+    .on_crash = sr_on_crash,
     .on_packet = sr_on_packet,
     .on_train = sr_on_train,
     .on_timer = sr_on_timer,
@@ -1248,6 +1610,52 @@ void tc_simrun_cfg_default(struct tc_simrun_cfg *cfg)
     cfg->disk_Bps = 500000000ull;
 }
 
+/** Check the fault options (slow nodes, crashes, seeder restart, racks,
+ * partition); err names the option. */
+static int sr_check_faults(struct tc_simrun_cfg *c, struct tc_err *err)
+{
+    uint32_t i, crashed = 0;
+
+    if (c->slow_nodes > c->nodes)
+        return tc_err_set(err, -EINVAL, "--slow %u: more slow agents than --nodes %u",
+                          c->slow_nodes, c->nodes);
+    if (c->slow_nodes && c->slow_bps == 0)
+        return tc_err_set(err, -EINVAL, "--slow %u:RATE: the rate must be above 0 bit/s",
+                          c->slow_nodes);
+    if (c->ncrash > TC_SIMRUN_CRASHES_MAX)
+        return tc_err_set(err, -EINVAL, "--crash: at most %u crash specs, got %u",
+                          TC_SIMRUN_CRASHES_MAX, c->ncrash);
+    for (i = 0; i < c->ncrash; i++) {
+        struct tc_simrun_crash *k = &c->crash[i];
+
+        if (k->at_hi_ns < k->at_ns)
+            k->at_hi_ns = k->at_ns;
+        if (k->count == 0 || k->pick > TC_SIMRUN_PICK_PAIR || k->restart_after_ns == 0)
+            return tc_err_set(err, -EINVAL,
+                              "--crash spec %u: needs a count >= 1, a known pick and a "
+                              "restart delay above 0 (or none)",
+                              i + 1);
+        crashed += k->pick == TC_SIMRUN_PICK_PAIR ? 2 * k->count : k->count;
+    }
+    if (crashed > c->nodes)
+        return tc_err_set(err, -EINVAL, "--crash: %u agents to crash, more than --nodes %u",
+                          crashed, c->nodes);
+    if (c->seeder_restart_ns && c->seeder_down_ns == 0)
+        c->seeder_down_ns = TC_SIMRUN_SEEDER_DOWN_NS;
+    if (c->racks > c->nodes || c->racks > TC_SIM_RACKS_MAX)
+        return tc_err_set(err, -EINVAL, "--racks %u: must be 1..%u and at most --nodes %u",
+                          c->racks, TC_SIM_RACKS_MAX, c->nodes);
+    if (c->racks && c->uplink_bps == 0)
+        c->uplink_bps = c->link_bps;
+    if (c->partition_rack > c->racks)
+        return tc_err_set(err, -EINVAL, "--partition %u: no such rack (--racks %u)",
+                          c->partition_rack, c->racks);
+    if (c->partition_rack && c->partition_ns == 0)
+        return tc_err_set(err, -EINVAL, "--partition %u: needs a duration above 0",
+                          c->partition_rack);
+    return 0;
+}
+
 /** Fill defaults and check the configuration; err names the option. */
 static int sr_check_cfg(struct tc_simrun_cfg *c, struct tc_err *err)
 {
@@ -1271,7 +1679,7 @@ static int sr_check_cfg(struct tc_simrun_cfg *c, struct tc_err *err)
     if (!(c->loss >= 0 && c->loss < 1) || !(c->shared_loss >= 0 && c->shared_loss < 1))
         return tc_err_set(err, -EINVAL, "--loss / --shared-loss: must be in [0, 1)");
     if (c->fanout == 0)
-        c->fanout = TC_TREE_FANOUT_DEFAULT;
+        c->fanout = c->tree_only ? TC_TREE_FANOUT_TREE_ONLY : TC_TREE_FANOUT_DEFAULT;
     if (c->fanout > TC_WIRE_CHILDREN_MAX)
         return tc_err_set(err, -EINVAL, "--fanout %u: must be 1..%u", c->fanout,
                           TC_WIRE_CHILDREN_MAX);
@@ -1301,7 +1709,7 @@ static int sr_check_cfg(struct tc_simrun_cfg *c, struct tc_err *err)
         return tc_err_set(err, -EINVAL, "--held %g: must be in [0, 1)", c->held_fraction);
     if (c->forge && !c->real)
         return tc_err_set(err, -EINVAL, "--forge needs --real (forged blocks need real hashes)");
-    return 0;
+    return sr_check_faults(c, err);
 }
 
 /** A link's loss model with mean p: independent, or bursts of mean SR_BURST_LEN. */
@@ -1353,6 +1761,93 @@ static int sr_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/**
+ * Hardware faults and topology: slow agents (picked at random: their links
+ * run at slow_bps both ways), racks (agents in contiguous blocks: 1..N/R in
+ * rack 1...; the seeder and the forger on the core switch).
+ */
+static int sr_faults(struct simrun *r, const struct tc_sim_node_cfg *agent_hw, uint32_t total,
+                     struct tc_err *err)
+{
+    const struct tc_simrun_cfg *c = &r->cfg;
+    struct tc_sim_node_cfg hw = *agent_hw;
+    struct tc_sim_link_cfg up;
+    uint32_t i;
+    int rc;
+
+    tc_sim_rng_seed(&r->fault_rng, c->seed, SR_STREAM_FAULTS);
+    for (i = 0; i < r->n; i++)
+        r->scratch[i] = i + 1;
+    hw.up.rate_bps = c->slow_bps;
+    hw.down.rate_bps = c->slow_bps;
+    for (i = 0; i < c->slow_nodes; i++) {
+        uint32_t j = i + (uint32_t)tc_sim_rng_below(&r->fault_rng, r->n - i), a = r->scratch[j];
+
+        r->scratch[j] = r->scratch[i];
+        r->scratch[i] = a;
+        r->nodes[a].slow = 1;
+        r->res->slow[a - 1] = 1;
+        tc_sim_net_node_set(r->net, a, &hw);
+        sr_fault_log(r, "node %u is slow: links of %llu bit/s", a, (unsigned long long)c->slow_bps);
+    }
+    if (c->racks == 0)
+        return 0;
+    r->rack_of = calloc(total, sizeof(*r->rack_of));
+    if (!r->rack_of)
+        return tc_err_set(err, -ENOMEM, "racks: out of memory");
+    for (i = 1; i <= r->n; i++)
+        r->rack_of[i] = 1 + (uint32_t)((uint64_t)(i - 1) * c->racks / r->n);
+    memset(&up, 0, sizeof(up));
+    up.rate_bps = c->uplink_bps;
+    up.latency_ns = c->latency_ns;
+    up.queue_bytes = agent_hw->up.queue_bytes;
+    rc = tc_sim_net_racks(r->net, c->racks, r->rack_of, &up);
+    if (rc < 0)
+        return tc_err_set(err, rc, "--racks %u: cannot set up the racks (%d)", c->racks, rc);
+    return 0;
+}
+
+/**
+ * Scripted faults: one scenario event per crash (each at a uniform time in
+ * its spec's window: the agents are picked then), the seeder's crash, the
+ * rack partition.
+ */
+static int sr_schedule_faults(struct simrun *r)
+{
+    const struct tc_simrun_cfg *c = &r->cfg;
+    uint32_t i, k, n = 0;
+    int rc;
+
+    for (i = 0; i < c->ncrash; i++) {
+        const struct tc_simrun_crash *s = &c->crash[i];
+
+        for (k = 0; k < s->count; k++) {
+            uint64_t at = s->at_ns;
+
+            if (s->at_hi_ns > s->at_ns)
+                at += tc_sim_rng_below(&r->fault_rng, s->at_hi_ns - s->at_ns + 1);
+            rc = tc_sim_net_script_at(r->net, at, SR_SCRIPT_CRASH | (uint64_t)i << SR_SCRIPT_SHIFT);
+            if (rc < 0)
+                return rc;
+        }
+    }
+    if (c->seeder_restart_ns) {
+        r->nodes[0].restart_pending = 1;
+        rc = tc_sim_net_crash(r->net, 0, c->seeder_restart_ns, c->seeder_down_ns);
+        if (rc < 0)
+            return rc;
+    }
+    if (c->partition_rack) {
+        for (i = 1; i <= r->n; i++)
+            if (r->rack_of[i] == c->partition_rack)
+                r->scratch[n++] = i;
+        rc = tc_sim_net_partition(r->net, r->scratch, n, c->partition_at_ns, c->partition_ns);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 /** Build the network: hardware, pools, ops, start times, held chunks. */
 static int sr_net(struct simrun *r, struct tc_err *err)
 {
@@ -1397,6 +1892,8 @@ static int sr_net(struct simrun *r, struct tc_err *err)
     hw.disk_rate_Bps = c->disk_Bps;
     hw.disk_queue_max = SR_DISK_RING;
     nc.node = hw;
+    nc.on_script = sr_on_script;
+    nc.script_ctx = r;
     rc = tc_sim_net_new(&nc, &r->net);
     if (rc < 0)
         return tc_err_set(err, rc, "simulated network of %u nodes: cannot allocate (%d)", total,
@@ -1410,6 +1907,9 @@ static int sr_net(struct simrun *r, struct tc_err *err)
     sr_loss(&hw.down.loss, c->loss, c->burst);
     for (i = 1; i <= r->n; i++)
         tc_sim_net_node_set(r->net, i, &hw);
+    rc = sr_faults(r, &hw, total, err);
+    if (rc < 0)
+        return rc;
     for (i = 0; i < total; i++) {
         struct sr_node *nd = &r->nodes[i];
 
@@ -1442,6 +1942,9 @@ static int sr_net(struct simrun *r, struct tc_err *err)
             }
         }
     }
+    rc = sr_schedule_faults(r);
+    if (rc < 0)
+        return tc_err_set(err, rc, "scheduling the faults: %d", rc);
     rc = tc_sim_net_start(r->net, 0, 0);
     for (i = 1; rc == 0 && i <= r->n; i++)
         rc = tc_sim_net_start(r->net, i, i > r->n - c->late_nodes ? c->late_ns : 0);
@@ -1519,6 +2022,17 @@ static void sr_results(struct simrun *r)
         res->last_done_ns = t[k - 1];
     }
     free(t);
+    for (i = 0; i < r->n; i++) {
+        res->nodes_slow += res->slow[i] ? 1u : 0u;
+        res->nodes_crashed += res->crashed[i] ? 1u : 0u;
+        if (res->slow[i] || res->crashed[i])
+            continue;
+        res->nodes_healthy++;
+        if (res->done_ns[i] > res->healthy_last_done_ns)
+            res->healthy_last_done_ns = res->done_ns[i];
+    }
+    res->healthy_ratio =
+        res->floor_ns ? (double)res->healthy_last_done_ns / (double)res->floor_ns : 0;
     res->ratio = res->floor_ns ? (double)res->last_done_ns / (double)res->floor_ns : 0;
     res->seeder_egress_bytes = tc_sim_net_seeder_egress_bytes(r->net);
     res->seeder_egress_ratio =
@@ -1545,6 +2059,13 @@ static void sr_free(struct simrun *r)
     tc_seeder_free(r->seeder);
     tc_sim_net_free(r->net);
     free(r->nodes);
+    free(r->scratch);
+    free(r->parent_of);
+    free(r->kids);
+    free(r->rack_of);
+    for (i = 0; i < SR_PERSIST_MAX; i++)
+        free(r->persist_buf[i]);
+    free(r->durable);
     tc_manifest_free(r->manifest);
     free(r->raw);
     free(r->stored);
@@ -1575,14 +2096,27 @@ int tc_simrun(const struct tc_simrun_cfg *cfg, struct tc_simrun_result *res, str
         goto out;
     r->n = r->cfg.nodes;
     r->seg_size = r->cfg.seg_size;
+    r->seeder_ops.send = sr_op_send;
+    r->seeder_ops.send_blocks = r->cfg.per_packet ? NULL : sr_op_send_blocks;
+    r->seeder_ops.chunk_bytes = sr_op_chunk_bytes;
+    r->seeder_ops.random = sr_op_random;
+    r->seeder_ops.log = sr_op_log;
+    /* the session state is persisted only when it can matter: a seeder restart */
+    r->seeder_ops.persist = r->cfg.seeder_restart_ns ? sr_op_persist : NULL;
     r->block_len = tc_proto_block_len(r->cfg.mtu, r->seg_size);
     res->nodes = r->n;
     res->done_order = calloc(r->n, sizeof(*res->done_order));
     res->done_ns = calloc(r->n, sizeof(*res->done_ns));
     res->depth = calloc(r->n, sizeof(*res->depth));
     res->chunk_lat_ns = calloc(r->n, sizeof(*res->chunk_lat_ns));
+    res->slow = calloc(r->n, sizeof(*res->slow));
+    res->crashed = calloc(r->n, sizeof(*res->crashed));
     r->nodes = calloc((size_t)r->n + 2, sizeof(*r->nodes));
-    if (!res->done_order || !res->done_ns || !res->depth || !res->chunk_lat_ns || !r->nodes) {
+    r->scratch = calloc((size_t)r->n + 1, sizeof(*r->scratch));
+    r->parent_of = calloc((size_t)r->n + 1, sizeof(*r->parent_of));
+    r->kids = calloc((size_t)r->n + 1, sizeof(*r->kids));
+    if (!res->done_order || !res->done_ns || !res->depth || !res->chunk_lat_ns || !res->slow ||
+        !res->crashed || !r->nodes || !r->scratch || !r->parent_of || !r->kids) {
         rc = tc_err_set(err, -ENOMEM, "simulation of %u agents: out of memory", r->n);
         goto out;
     }
@@ -1627,6 +2161,10 @@ void tc_simrun_result_free(struct tc_simrun_result *res)
     free(res->done_ns);
     free(res->depth);
     free(res->chunk_lat_ns);
+    free(res->slow);
+    free(res->crashed);
+    res->slow = NULL;
+    res->crashed = NULL;
     res->done_order = NULL;
     res->done_ns = NULL;
     res->depth = NULL;

@@ -47,6 +47,25 @@
 /** Before the first multicast block, idle means idle_repair_ns times this. */
 #define TC_AGENT_IDLE_START_FACTOR 25u
 
+/** A parent asked for repairs and silent for this many repair_retry_ns is
+ * quiet: every repair goes to the seeder until it speaks again. */
+#define TC_AGENT_QUIET_RETRIES 3u
+/** Children streamed to at once (stream.h: tree-only children, catching-up
+ * stragglers); more STREAM children on a list are not served. */
+#define TC_AGENT_STREAMS_MAX 4u
+/** Multicast loss is measured per report interval over at least this many
+ * expected blocks (fewer: no sample), blocks. */
+#define TC_AGENT_LOSS_MIN_BLOCKS 32u
+/** A node's loss baseline is the least loss of this many recent samples. */
+#define TC_AGENT_BASELINE_SAMPLES 16u
+/** Straggler: excess loss in this REPORT loss bucket or above (6 = 10 %) ... */
+#define TC_AGENT_BEHIND_LOSS_BUCKET 6u
+/** ... for this many consecutive samples, or ... */
+#define TC_AGENT_BEHIND_SAMPLES 5u
+/** ... more chunks passed by the multicast and not complete than this many
+ * times the cache slots: ask the seeder to make us a catching-up leaf. */
+#define TC_AGENT_BEHIND_SLOTS 8u
+
 struct tc_agent;
 
 enum tc_agent_state {
@@ -140,6 +159,12 @@ struct tc_agent_stats {
     uint32_t chunks_done;      /**< chunks verified and written (or held at start) */
     uint32_t chunk_count;      /**< chunks in the image (0 until the manifest) */
     uint64_t done_ns;          /**< DONE_ACK received, 0 if not */
+    uint64_t reparent_reqs;    /**< REPARENT_REQs sent (silent parent, behind) */
+    uint64_t rejoins;          /**< re-JOINs after an EPOCH (seeder restart) */
+    uint64_t acks_tx;          /**< stream ACKs sent */
+    uint64_t stream_bytes;     /**< payload bytes streamed to children */
+    uint32_t behind;           /**< 1 once demoted to a catching-up leaf */
+    uint32_t loss_ppm;         /**< last multicast loss sample, parts per million */
 };
 
 /** Create an agent in JOINING (first JOIN at a random time within

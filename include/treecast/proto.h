@@ -99,9 +99,25 @@ struct tc_proto_limits {
     uint32_t admit_per_s;           /**< seeder: JOINs admitted per second */
     uint32_t admit_burst;           /**< seeder: admission bucket depth, JOINs */
     uint64_t pace_burst_bytes;      /**< seeder: most wire bytes sent back to back */
+    uint64_t parent_timeout_ns;     /**< agent: parent silent this long: REPARENT_REQ */
+    uint64_t node_timeout_ns;       /**< seeder: node silent this long: dead, out of the tree */
+    uint64_t seeder_timeout_ns;     /**< agent: nothing from the seeder this long: FAILED */
+    uint32_t rejoin_spread_ms;      /**< EPOCH: re-JOIN at a uniform time within this */
 };
 
 void tc_proto_limits_default(struct tc_proto_limits *l);
+
+/*
+ * The order of the objects of a session (a stream's sequence positions,
+ * stream.h): 0 MANIFEST_HASHES, 1 SIGBLOCK, 2 MANIFEST, then for each chunk
+ * i: 3 + 2i its CHUNK_HASHES, 4 + 2i the CHUNK.
+ */
+#define TC_PROTO_POS_CHUNKS 3u
+
+/** The sequence position of (object, index); UINT32_MAX for an unknown object. */
+uint32_t tc_proto_pos_of(uint8_t object, uint32_t index);
+/** The object and index at sequence position pos (any pos). */
+void tc_proto_obj_at(uint32_t pos, uint8_t *object, uint32_t *index);
 
 /** Segments of an object of len bytes: ceil(len / seg_size) (0 for len 0). */
 uint32_t tc_proto_nsegs(uint64_t len, uint32_t seg_size);

@@ -71,6 +71,44 @@
  * miss goes back into the round (docs/protocol.md section 6.2), intervals. */
 #define TC_SEEDER_REPORT_STALE_INTERVALS 4u
 
+/*
+ * Rate control (docs/protocol.md section 6.8, --rate auto): every
+ * TC_SEEDER_RATE_INTERVAL_REPORTS report intervals the seeder sums its
+ * direct children's merged loss histograms (REPORT.loss_hist: nodes by
+ * multicast loss above their own baseline) over the nodes in the tree,
+ * stragglers excluded, and takes the TC_SEEDER_RATE_PERCENTILE-th
+ * percentile bucket. Above TC_SEEDER_RATE_DOWN_BUCKET the rate drops by
+ * TC_SEEDER_RATE_DOWN_PERMILLE; at or below TC_SEEDER_RATE_UP_BUCKET, and
+ * with no direct child's backlog_max above TC_SEEDER_RATE_BACKLOG_BYTES, it
+ * rises by TC_SEEDER_RATE_STEP_PERMILLE of rate_max_bps; always within
+ * [rate_min_bps, rate_max_bps].
+ */
+/** Report intervals per rate decision, intervals. */
+#define TC_SEEDER_RATE_INTERVAL_REPORTS 3u
+/** Percentile of nodes whose excess loss drives the rate, percent. */
+#define TC_SEEDER_RATE_PERCENTILE 90u
+/** loss_hist bucket above which the rate drops (bucket 3 = [0.3 %, 1 %)). */
+#define TC_SEEDER_RATE_DOWN_BUCKET 3u
+/** loss_hist bucket at or below which the rate may rise (bucket 1 = (0, 0.1 %)). */
+#define TC_SEEDER_RATE_UP_BUCKET 1u
+/** Multiplicative decrease, per mille of the current rate. */
+#define TC_SEEDER_RATE_DOWN_PERMILLE 150u
+/** Additive increase, per mille of rate_max_bps. */
+#define TC_SEEDER_RATE_STEP_PERMILLE 25u
+/** Starting rate of --rate auto when rate_bps is 0, per mille of rate_max_bps. */
+#define TC_SEEDER_RATE_START_PERMILLE 800u
+/** A backlog (bytes waiting for a disk at one node) above this holds the rate, bytes. */
+#define TC_SEEDER_RATE_BACKLOG_BYTES (64ull * 1024 * 1024)
+
+/** Share of the rate a straggler's catch-up stream from the seeder may use
+ * (the seeder is its parent), per mille. */
+#define TC_SEEDER_CATCHUP_SHARE_PERMILLE 250u
+/** Default cap on catching-up (slow) children per parent, children. */
+#define TC_SEEDER_CATCHUP_DEFAULT 2u
+/** EPOCH messages sent per node after a restart (unicast, with its token),
+ * and once to the group, copies. */
+#define TC_SEEDER_EPOCH_COPIES 2u
+
 struct tc_seeder;
 
 /** What the seeder needs from its environment. All ops are called from
@@ -92,6 +130,12 @@ struct tc_seeder_ops {
     uint64_t (*random)(void *ctx);
     /** A log line (NUL-terminated; strings from nodes already escaped). */
     void (*log)(void *ctx, int level, const char *msg);
+    /** Optional (NULL: DONE is acknowledged at once, nothing survives a
+     * restart): write the session state (seedstate.h format, len bytes,
+     * valid during the call only) durably, replacing the previous one, and
+     * report completion later with tc_seeder_on_persisted(cookie). DONE is
+     * acknowledged only once a state that holds it is durable. */
+    int (*persist)(void *ctx, const uint8_t *state, size_t len, uint64_t cookie);
 };
 
 /** Seeder configuration (copied by tc_seeder_new(); pointers must outlive
@@ -103,7 +147,18 @@ struct tc_seeder_cfg {
     struct tc_proto_peer group;           /**< multicast group and port */
     uint16_t mtu;                         /**< session MTU, 1280..9000 */
     uint64_t rate_bps;                    /**< multicast pace, bit/s of wire bytes
-                                               (TC_PROTO_WIRE_OVERHEAD included) */
+                                               (TC_PROTO_WIRE_OVERHEAD included); with
+                                               rate_auto the starting rate (0: the
+                                               TC_SEEDER_RATE_START_PERMILLE default) */
+    int rate_auto;                        /**< adapt the rate (see above) */
+    uint64_t rate_min_bps;                /**< rate_auto: lowest rate (0: max / 100) */
+    uint64_t rate_max_bps;                /**< rate_auto: highest rate (required) */
+    int tree_only;                        /**< no multicast: every parent streams
+                                               (stream.h) to its children */
+    uint32_t catchup_max;                 /**< slow children per parent (0: default) */
+    const uint8_t *restore;               /**< a persisted state to resume (seedstate.h),
+                                               or NULL for a new session */
+    size_t restore_len;                   /**< its length */
     uint32_t fanout;                      /**< tree fan-out (children per parent), 1..32
                                                (1 = a chain); with nodes_max the tree
                                                must fit TC_WIRE_DEPTH_MAX levels */
@@ -130,6 +185,8 @@ enum tc_seeder_node_state {
     TC_SEEDER_NODE_ACTIVE = 2,   /**< proven, in the tree, receiving */
     TC_SEEDER_NODE_DONE = 3,     /**< DONE acknowledged, lingering for its children */
     TC_SEEDER_NODE_RELEASED = 4, /**< RELEASE sent */
+    TC_SEEDER_NODE_DEAD = 5,     /**< silent past node_timeout_ns: out of the tree and the
+                                      counts; back in when it is heard again */
 };
 
 /** One node (tc_seeder_node()). */
@@ -142,6 +199,7 @@ struct tc_seeder_node_info {
     uint32_t chunks_done;            /**< from its last HEARTBEAT */
     uint64_t joined_ns;              /**< first WELCOME */
     uint64_t done_ns;                /**< DONE received (0 if not) */
+    int slow;                        /**< a straggler (catching-up leaf) */
 };
 
 /** Counters (monotonic since tc_seeder_new()). */
@@ -169,6 +227,15 @@ struct tc_seeder_stats {
                                         address the wire cannot carry): not retried */
     uint32_t nodes;                /**< nodes in the table (not FREE) */
     uint32_t nodes_done;           /**< nodes that sent DONE (DONE or RELEASED) */
+    uint64_t rate_bps;             /**< current multicast rate */
+    uint64_t rate_min_seen_bps;    /**< lowest rate used */
+    uint64_t rate_changes;         /**< rate decisions that changed it */
+    uint64_t stragglers;           /**< nodes demoted to catching-up leaves */
+    uint64_t reparent_reqs;        /**< REPARENT_REQs accepted */
+    uint64_t nodes_dead;           /**< nodes declared dead (silent past node_timeout_ns) */
+    uint64_t persists;             /**< states handed to the persist op */
+    uint64_t epochs_sent;          /**< EPOCH datagrams sent */
+    uint64_t stream_bytes;         /**< payload bytes streamed to tree-only/catching-up children */
 };
 
 int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
@@ -194,6 +261,10 @@ const struct tc_seeder_stats *tc_seeder_stats(const struct tc_seeder *s);
 
 /** Node index's state; -ENOENT if out of range. */
 int tc_seeder_node(const struct tc_seeder *s, uint32_t index, struct tc_seeder_node_info *out);
+
+/** The persist with this cookie completed (rc < 0: it failed; the DONEs
+ * it held stay unacknowledged and a new persist is tried). */
+int tc_seeder_on_persisted(struct tc_seeder *s, uint64_t now, uint64_t cookie, int rc);
 
 /** Session id and epoch (for logs and the status endpoint). */
 uint64_t tc_seeder_session_id(const struct tc_seeder *s);

@@ -14,8 +14,10 @@
  * (switch -> node). A packet is serialized on the sender's uplink, crosses
  * its latency, reaches the switch whole (store and forward), is replicated
  * there (multicast) and serialized on each receiver's downlink, then crosses
- * that latency. A rack layer (node -> rack switch -> rack uplink -> core
- * switch) fits between the two hops: see docs/simulator.md, "Racks".
+ * that latency. With racks (tc_sim_net_racks()), a node's links lead to its
+ * rack's switch (top of rack), and each rack has an uplink (ToR -> core) and
+ * a downlink (core -> ToR) of its own: traffic between racks crosses them,
+ * multicast once per rack; see docs/simulator.md, "Racks".
  *
  * Wire bytes: every packet is charged TC_SIM_WIRE_BYTES(payload) bytes on
  * every link (tc_sim_wire_bytes()): the UDP payload plus UDP (8) and IPv4
@@ -61,6 +63,8 @@
 #define TC_SIM_NODES_MAX 65536
 #define TC_SIM_GROUPS_MAX 1024
 #define TC_SIM_TRAIN_BLOCKS_MAX 4096
+/** Most racks (tc_sim_net_racks()). */
+#define TC_SIM_RACKS_MAX 4096
 
 /** Loss model of one link. */
 enum tc_sim_loss_kind {
@@ -267,6 +271,27 @@ int tc_sim_net_partition(struct tc_sim_net *net, const uint32_t *nodes, uint32_t
                          uint64_t duration);
 /* Run the cfg's on_script(arg) at `at`. */
 int tc_sim_net_script_at(struct tc_sim_net *net, uint64_t at, uint64_t arg);
+
+/*
+ * Put the nodes into racks: rack_of[i] (one entry per node) is 0 for a node
+ * on the core switch (the seeder) or 1..racks; every rack's uplink (ToR ->
+ * core) and downlink (core -> ToR) get the link configuration `uplink`
+ * (rate, latency, queue, loss; each with a loss stream of its own). A
+ * packet between two racks crosses the sender's uplink, its rack's uplink,
+ * the receiver's rack downlink and the receiver's downlink; within a rack,
+ * the sender's uplink and the receiver's downlink only; a node on the core
+ * skips its side's rack link. Multicast goes up the sender's rack uplink
+ * once (as to a multicast router port: whether or not other racks have
+ * members) and down each other rack's downlink once if that rack has a
+ * member. Call once, before tc_sim_run(). 0, -EINVAL (racks 0 or above
+ * TC_SIM_RACKS_MAX, rack_of out of range), -EALREADY, -ENOMEM.
+ */
+int tc_sim_net_racks(struct tc_sim_net *net, uint32_t racks, const uint32_t *rack_of,
+                     const struct tc_sim_link_cfg *uplink);
+/* Counters of rack r's (1..racks) uplink (up = 1: ToR -> core) or downlink
+ * (up = 0: core -> ToR); NULL for a rack that does not exist. */
+const struct tc_sim_link_stats *tc_sim_net_rack_link_stats(const struct tc_sim_net *net,
+                                                           uint32_t rack, int up);
 
 /* Node state. */
 int tc_sim_net_is_up(const struct tc_sim_net *net, uint32_t node);

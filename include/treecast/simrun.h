@@ -42,6 +42,32 @@
 /** Wall clock (seconds since the epoch) the real trust check runs at. */
 #define TC_SIMRUN_NOW 1767312000LL
 
+/** Crash specs in one run, at most. */
+#define TC_SIMRUN_CRASHES_MAX 8u
+/** Time a simulated persist (write + fsync of the seeder's state) takes, ns. */
+#define TC_SIMRUN_PERSIST_NS 2000000ull
+/** Default time the seeder stays down in a seeder restart, ns. */
+#define TC_SIMRUN_SEEDER_DOWN_NS 1000000000ull
+
+/** Which nodes a crash spec picks. */
+enum tc_simrun_pick {
+    TC_SIMRUN_PICK_ANY = 0,      /**< uniformly among the agents still up */
+    TC_SIMRUN_PICK_INTERIOR = 1, /**< among agents that have children at that time */
+    TC_SIMRUN_PICK_PAIR = 2,     /**< a parent and one of its children, together
+                                      (count counts pairs) */
+};
+
+/** count agents crash at a time in [at_ns, at_hi_ns] (uniform per node;
+ * at_hi_ns = at_ns: all at once), and restart restart_after_ns later
+ * (TC_PROTO_NEVER: they stay down), resuming from what they had written. */
+struct tc_simrun_crash {
+    uint32_t count;            /**< agents (or pairs) */
+    uint64_t at_ns;            /**< earliest crash time */
+    uint64_t at_hi_ns;         /**< latest crash time (>= at_ns) */
+    uint64_t restart_after_ns; /**< down time, or TC_PROTO_NEVER */
+    enum tc_simrun_pick pick;  /**< which agents */
+};
+
 struct tc_simrun_cfg {
     uint64_t seed;        /**< every random draw of the run comes from it */
     uint32_t nodes;       /**< agents (the seeder is extra), 1..TC_SIMRUN_NODES_MAX */
@@ -68,6 +94,21 @@ struct tc_simrun_cfg {
                                (never chunk 0: it carries the in-progress marker) */
     int forge;            /**< an injector sends forged blocks and control all run */
     uint64_t time_limit_ns; /**< give up at this virtual time (0: 50 x floor + 60 s) */
+    uint32_t slow_nodes;    /**< this many agents (picked at random) have links of ... */
+    uint64_t slow_bps;      /**< ... this rate, both ways */
+    struct tc_simrun_crash crash[TC_SIMRUN_CRASHES_MAX]; /**< crash specs */
+    uint32_t ncrash;                                     /**< specs used */
+    uint64_t seeder_restart_ns; /**< the seeder crashes at this time (0: never) ... */
+    uint64_t seeder_down_ns;    /**< ... and restarts this much later from its persisted
+                                     state (0: TC_SIMRUN_SEEDER_DOWN_NS) */
+    int tree_only;              /**< tree-only session (no multicast) */
+    int rate_auto;              /**< seeder adapts its rate, max = rate_fraction x link */
+    uint32_t racks;             /**< agents in this many racks (0: flat) ... */
+    uint64_t uplink_bps;        /**< ... each rack's uplink to the core, both ways */
+    uint32_t partition_rack;    /**< rack cut off (1..racks; 0: none) ... */
+    uint64_t partition_at_ns;   /**< ... at this time ... */
+    uint64_t partition_ns;      /**< ... for this long */
+    uint64_t join_spread_ns;    /**< agents' first JOIN spread (0: the protocol default) */
     int trace_log;          /**< pass core log lines to the log callback */
     void (*log)(void *ctx, const char *line); /**< optional sink for trace lines */
     void *log_ctx;                            /**< its context */
@@ -77,6 +118,13 @@ struct tc_simrun_result {
     uint32_t nodes;                /**< agents */
     uint32_t nodes_done;           /**< agents that reached RELEASED with byte-exact targets */
     uint32_t nodes_failed;         /**< agents that stopped in FAILED */
+    uint32_t nodes_healthy;        /**< agents neither slowed nor crashed */
+    uint32_t nodes_crashed;        /**< agents that crashed at least once */
+    uint32_t nodes_slow;           /**< agents slowed by cfg.slow_nodes */
+    uint64_t healthy_last_done_ns; /**< last healthy agent's DONE acknowledged */
+    double healthy_ratio;          /**< healthy_last_done_ns / floor */
+    uint32_t *slow;                /**< slow[i - 1]: agent i was slowed (owned) */
+    uint32_t *crashed;             /**< crashed[i - 1]: agent i crashed (owned) */
     uint64_t first_done_ns;        /**< first agent's DONE acknowledged */
     uint64_t median_done_ns;       /**< median (of the agents acknowledged) */
     uint64_t last_done_ns;         /**< last */

@@ -178,7 +178,9 @@ enum tc_wire_reparent_why {
     TC_WIRE_REPARENT_SILENT = 1,  /**< no heartbeat within the dead-peer timeout */
     TC_WIRE_REPARENT_REFUSED = 2, /**< the parent refuses our requests */
     TC_WIRE_REPARENT_SLOW = 3,    /**< repairs arrive slower than the named limit */
-    TC_WIRE_REPARENT_WHY_MAX = 3,
+    TC_WIRE_REPARENT_BEHIND = 4,  /**< this node cannot keep up with the multicast:
+                                       make it a catching-up leaf (straggler) */
+    TC_WIRE_REPARENT_WHY_MAX = 4,
 };
 
 /** The common header. */
@@ -327,8 +329,15 @@ struct tc_wire_child {
     uint32_t node_index; /**< < TC_WIRE_NODES_MAX */
     uint32_t addr;       /**< IPv4 unicast, non-zero */
     uint16_t port;       /**< non-zero */
+    uint16_t flags;      /**< TC_WIRE_CHILD_F_* */
     uint64_t token;      /**< the child's token, non-zero */
 };
+
+/** CHILDREN entry flag: stream to this child (stream.h): a tree-only
+ * session, or a straggler catching up off the multicast group. */
+#define TC_WIRE_CHILD_F_STREAM 0x0001u
+/** Every defined child flag. */
+#define TC_WIRE_CHILD_F_ALL 0x0001u
 
 struct tc_wire_children {
     uint32_t generation;                                 /**< replaces older lists */

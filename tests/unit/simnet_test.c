@@ -869,6 +869,197 @@ static void test_bench(void **state)
     world_free(&w);
 }
 
+/** Wire bytes of a full 1500-byte MTU frame, and its time at 1 Gbit/s, ns. */
+#define RACK_FRAME_WIRE 1538u
+#define RACK_FRAME_NS 12304u
+/** Packets each sender bursts through the shared rack uplink. */
+#define RACK_BURST 100u
+
+/**
+ * A world of 1 + 2 x racks nodes: node 0 on the core, nodes 2r-1 and 2r in
+ * rack r; rack links of `up` (both directions).
+ */
+static void rack_world(struct world *w, uint32_t racks, const struct tc_sim_link_cfg *up, int track)
+{
+    struct tc_sim_net_cfg cfg;
+    uint32_t i, *rack_of;
+
+    small_cfg(&cfg, 1 + 2 * racks, 7);
+    world_new(w, &cfg, track);
+    rack_of = calloc(cfg.nodes, sizeof(*rack_of));
+    assert_non_null(rack_of);
+    for (i = 1; i < cfg.nodes; i++)
+        rack_of[i] = (i + 1) / 2;
+    assert_int_equal(tc_sim_net_racks(w->net, racks, rack_of, up), 0);
+    assert_int_equal(tc_sim_net_racks(w->net, racks, rack_of, up), -EALREADY);
+    free(rack_of);
+}
+
+/** Bad rack configurations are refused. */
+static void test_rack_config(void **state)
+{
+    struct tc_sim_net_cfg cfg;
+    struct tc_sim_link_cfg up;
+    struct tc_sim_net *net;
+    uint32_t rack_of[3] = {0, 1, 3};
+
+    (void)state;
+    small_cfg(&cfg, 3, 1);
+    assert_int_equal(tc_sim_net_new(&cfg, &net), 0);
+    up = cfg.node.up;
+    assert_int_equal(tc_sim_net_racks(net, 0, rack_of, &up), -EINVAL);
+    assert_int_equal(tc_sim_net_racks(net, TC_SIM_RACKS_MAX + 1, rack_of, &up), -EINVAL);
+    assert_int_equal(tc_sim_net_racks(net, 2, rack_of, &up), -EINVAL); /* rack 3 of 2 */
+    assert_null(tc_sim_net_rack_link_stats(net, 1, 1));
+    assert_int_equal(tc_sim_net_racks(net, 3, rack_of, &up), 0);
+    assert_non_null(tc_sim_net_rack_link_stats(net, 3, 0));
+    assert_null(tc_sim_net_rack_link_stats(net, 4, 0));
+    assert_null(tc_sim_net_rack_link_stats(net, 0, 1));
+    tc_sim_net_free(net);
+}
+
+/**
+ * Nodes 1 and 2 (rack 1) each burst RACK_BURST full frames at once to
+ * nodes 3 and 4 (rack 2): the rack uplink, as fast as one node link, is
+ * shared, so the last frame arrives after 2 x RACK_BURST frame times (plus
+ * three more serializations and four latencies: node uplink, rack uplink,
+ * rack downlink, node downlink), not RACK_BURST.
+ */
+static void test_rack_uplink_shared(void **state)
+{
+    struct tc_sim_link_cfg up;
+    struct world w;
+    uint64_t lat = 50 * TC_SIM_US, last;
+    uint32_t i;
+
+    (void)state;
+    memset(&up, 0, sizeof(up));
+    up.rate_bps = 1000000000ULL;
+    up.latency_ns = lat;
+    up.queue_bytes = TC_SIM_QUEUE_UNBOUNDED;
+    rack_world(&w, 2, &up, 1);
+    for (i = 1; i <= 2; i++) {
+        w.nodes[i].to_send = RACK_BURST;
+        w.nodes[i].dst = i + 2;
+        w.nodes[i].len = 1472;
+        w.nodes[i].interval_ns = 0;
+    }
+    world_start(&w);
+    assert_int_equal(world_run(&w, TC_SIM_NEVER), 0);
+    assert_int_equal(w.nodes[3].rx, RACK_BURST);
+    assert_int_equal(w.nodes[4].rx, RACK_BURST);
+    last = w.nodes[3].last_at > w.nodes[4].last_at ? w.nodes[3].last_at : w.nodes[4].last_at;
+    assert_int_equal(last, (2ULL * RACK_BURST + 3) * RACK_FRAME_NS + 4 * lat);
+    /* the uplink of rack 1 carried both bursts; rack 2's downlink too */
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 1, 1)->tx_pkts, 2 * RACK_BURST);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 1, 1)->tx_bytes,
+                     2ULL * RACK_BURST * RACK_FRAME_WIRE);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 1, 1)->busy_ns,
+                     2ULL * RACK_BURST * RACK_FRAME_NS);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 2, 0)->tx_pkts, 2 * RACK_BURST);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 2, 1)->tx_pkts, 0);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 1, 0)->tx_pkts, 0);
+    world_free(&w);
+}
+
+/**
+ * Multicast crosses each rack downlink once whatever the members in the
+ * rack, the sender's rack uplink once, and reaches every member but the
+ * sender; traffic within a rack stays off the rack links; trains too.
+ */
+static void test_rack_multicast(void **state)
+{
+    const struct tc_sim_link_stats *st;
+    struct tc_sim_link_cfg up;
+    struct world w;
+    uint8_t meta[4] = {0};
+    uint32_t i, r;
+
+    (void)state;
+    memset(&up, 0, sizeof(up));
+    up.rate_bps = 10000000000ULL;
+    up.latency_ns = 10 * TC_SIM_US;
+    up.queue_bytes = TC_SIM_QUEUE_UNBOUNDED;
+    rack_world(&w, 3, &up, 0);
+    for (i = 1; i <= 6; i++)
+        w.nodes[i].join_group = 1;
+    /* the core node multicasts 5 packets */
+    w.nodes[0].to_send = 5;
+    w.nodes[0].dst = TC_SIM_GROUP(0);
+    w.nodes[0].len = 1000;
+    w.nodes[0].interval_ns = 1000;
+    world_start(&w);
+    assert_int_equal(world_run(&w, 10 * TC_SIM_MS), 0);
+    for (i = 1; i <= 6; i++)
+        assert_int_equal(w.nodes[i].rx, 5);
+    for (r = 1; r <= 3; r++) {
+        assert_int_equal(tc_sim_net_rack_link_stats(w.net, r, 0)->tx_pkts, 5);
+        assert_int_equal(tc_sim_net_rack_link_stats(w.net, r, 1)->tx_pkts, 0);
+    }
+    /* node 1 (rack 1) multicasts a packet and a train of 10 blocks */
+    assert_int_equal(tc_sim_net_send(w.net, 1, TC_SIM_GROUP(0), "x", 1), 0);
+    assert_int_equal(tc_sim_net_send_train(w.net, 1, TC_SIM_GROUP(0), meta, 4, 10, 1400), 0);
+    assert_int_equal(world_run(&w, 20 * TC_SIM_MS), 0);
+    assert_int_equal(w.nodes[1].rx, 5);
+    assert_int_equal(w.nodes[0].rx, 0);
+    for (i = 2; i <= 6; i++) {
+        assert_int_equal(w.nodes[i].rx, 6);
+        assert_int_equal(w.nodes[i].rx_trains, 1);
+        assert_int_equal(w.nodes[i].rx_blocks, 10);
+        assert_int_equal(w.nodes[i].last_from, 1);
+    }
+    st = tc_sim_net_rack_link_stats(w.net, 1, 1);
+    assert_int_equal(st->tx_pkts, 11);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 1, 0)->tx_pkts, 5);
+    for (r = 2; r <= 3; r++)
+        assert_int_equal(tc_sim_net_rack_link_stats(w.net, r, 0)->tx_pkts, 5 + 11);
+    /* unicast within rack 2: no rack link; to the core node: rack 2 uplink */
+    assert_int_equal(tc_sim_net_send(w.net, 3, 4, "y", 1), 0);
+    assert_int_equal(tc_sim_net_send(w.net, 3, 0, "z", 1), 0);
+    assert_int_equal(world_run(&w, 30 * TC_SIM_MS), 0);
+    assert_int_equal(w.nodes[4].rx, 7);
+    assert_int_equal(w.nodes[0].rx, 1);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 2, 1)->tx_pkts, 1);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 2, 0)->tx_pkts, 16);
+    world_free(&w);
+}
+
+/**
+ * The rack uplink's drop-tail queue: 2 x 20 frames at once into a 100
+ * Mbit/s uplink whose queue holds 10 frames: what is refused is counted on
+ * the rack link, and what it sent is exactly what the receiver got.
+ */
+static void test_rack_droptail(void **state)
+{
+    const struct tc_sim_link_stats *st;
+    struct tc_sim_link_cfg up;
+    struct world w;
+    uint32_t i;
+
+    (void)state;
+    memset(&up, 0, sizeof(up));
+    up.rate_bps = 100000000ULL;
+    up.latency_ns = 10 * TC_SIM_US;
+    up.queue_bytes = 10 * RACK_FRAME_WIRE;
+    rack_world(&w, 2, &up, 0);
+    for (i = 1; i <= 2; i++) {
+        w.nodes[i].to_send = 20;
+        w.nodes[i].dst = 3;
+        w.nodes[i].len = 1472;
+        w.nodes[i].interval_ns = 0;
+    }
+    world_start(&w);
+    assert_int_equal(world_run(&w, TC_SIM_NEVER), 0);
+    st = tc_sim_net_rack_link_stats(w.net, 1, 1);
+    assert_true(st->drop_queue_pkts >= 20);
+    assert_int_equal(st->tx_pkts + st->drop_queue_pkts, 40);
+    assert_int_equal(st->drop_queue_bytes, st->drop_queue_pkts * RACK_FRAME_WIRE);
+    assert_int_equal(w.nodes[3].rx, st->tx_pkts);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 2, 0)->tx_pkts, st->tx_pkts);
+    assert_int_equal(tc_sim_net_rack_link_stats(w.net, 2, 0)->drop_queue_pkts, 0);
+    world_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -888,6 +1079,10 @@ int main(void)
         cmocka_unit_test(test_disk),
         cmocka_unit_test(test_timers),
         cmocka_unit_test(test_bench),
+        cmocka_unit_test(test_rack_config),
+        cmocka_unit_test(test_rack_uplink_shared),
+        cmocka_unit_test(test_rack_multicast),
+        cmocka_unit_test(test_rack_droptail),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

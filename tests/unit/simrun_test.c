@@ -389,15 +389,244 @@ static void test_determinism(void **state)
     tc_simrun_result_free(&b);
 }
 
+/* ---- faults and racks (issue 4, simulator side) --------------------------------------- */
+
+/** Agents of the fault scenarios (smaller: several of them run). */
+#define SIMRUN_FAULT_NODES 32u
+/** When the crash scenarios crash agents (mid-transfer of the 16 MiB image) ... */
+#define SIMRUN_CRASH_AT_NS (80ull * 1000 * 1000)
+/** ... and how long they stay down, ns. */
+#define SIMRUN_CRASH_DOWN_NS (50ull * 1000 * 1000)
+
+/** Count the agents flagged in a per-agent result array. */
+static uint32_t count_flags(const uint32_t *v, uint32_t n)
+{
+    uint32_t i, k = 0;
+
+    for (i = 0; i < n; i++)
+        k += v[i] ? 1u : 0u;
+    return k;
+}
+
+/** Fault lines seen by the log sink: the PICK_PAIR pick. */
+struct fault_log {
+    uint32_t pairs;    /**< "pair parent P child C" lines */
+    uint32_t parent;   /**< P of the last one */
+    uint32_t child;    /**< C of the last one */
+    uint32_t seen;     /**< the seeder's parent of C in that line */
+    uint32_t lines;    /**< fault lines */
+    uint32_t restarts; /**< "node N restarts holding H of C chunks" lines */
+    uint32_t held;     /**< sum of their H */
+};
+
+static void fault_sink(void *ctx, const char *line)
+{
+    struct fault_log *f = ctx;
+    const char *p = strstr(line, "fault: ");
+    unsigned spec, par, ch, ch2, seen;
+
+    if (!p)
+        return;
+    f->lines++;
+    if (strstr(p, " restarts holding ") &&
+        sscanf(strstr(p, " restarts holding "), " restarts holding %u", &par) == 1) {
+        f->restarts++;
+        f->held += par;
+    }
+    p = strstr(p, "crash spec ");
+    if (p && sscanf(p, "crash spec %u: pair parent %u child %u (seeder: parent of %u is %u)", &spec,
+                    &par, &ch, &ch2, &seen) == 5) {
+        assert_int_equal(ch, ch2);
+        f->pairs++;
+        f->parent = par;
+        f->child = ch;
+        f->seen = seen;
+    }
+}
+
+/** 4 racks of 8 agents, 4:1 oversubscribed uplinks (2 Gbit/s for 8 x 1
+ * Gbit/s), 1% loss: repairs cross the rack links; every agent byte-exact. */
+static void test_racks(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+
+    (void)state;
+    cfg_real(&c, SIMRUN_FAULT_NODES, 401);
+    c.loss = 0.01;
+    c.racks = 4;
+    c.uplink_bps = 2 * c.link_bps;
+    run_ok(&c, &r, "racks");
+    assert_int_equal(r.nodes_healthy, SIMRUN_FAULT_NODES);
+    assert_int_equal(r.healthy_last_done_ns, r.last_done_ns);
+    assert_true(r.repair_bytes > 0);
+    tc_simrun_result_free(&r);
+}
+
+/** One agent at 1/10 of the link rate: everyone byte-exact; the slow one
+ * is flagged and left out of the healthy figures (its finishing time is
+ * the straggler policy's business, not asserted here). */
+static void test_slow_node(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+    uint32_t i;
+
+    (void)state;
+    cfg_real(&c, SIMRUN_FAULT_NODES, 402);
+    c.slow_nodes = 1;
+    c.slow_bps = c.link_bps / 10;
+    run_ok(&c, &r, "slow node");
+    assert_int_equal(r.nodes_slow, 1);
+    assert_int_equal(count_flags(r.slow, r.nodes), 1);
+    assert_int_equal(r.nodes_healthy, SIMRUN_FAULT_NODES - 1);
+    assert_int_equal(r.nodes_crashed, 0);
+    for (i = 0; i < r.nodes; i++)
+        if (!r.slow[i])
+            assert_true(r.done_ns[i] <= r.healthy_last_done_ns);
+    assert_true(r.healthy_last_done_ns <= r.last_done_ns);
+    assert_true(r.healthy_ratio > 0);
+    tc_simrun_result_free(&r);
+}
+
+/** Two agents crash mid-transfer and restart 50 ms later: they resume from
+ * what they had written and finish byte-exact, like everyone else. */
+static void test_crash_restart(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+    struct fault_log f;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    cfg_real(&c, SIMRUN_FAULT_NODES, 403);
+    c.ncrash = 1;
+    c.crash[0].count = 2;
+    c.crash[0].at_ns = SIMRUN_CRASH_AT_NS;
+    c.crash[0].at_hi_ns = SIMRUN_CRASH_AT_NS;
+    c.crash[0].restart_after_ns = SIMRUN_CRASH_DOWN_NS;
+    c.crash[0].pick = TC_SIMRUN_PICK_ANY;
+    c.log = fault_sink;
+    c.log_ctx = &f;
+    run_ok(&c, &r, "crash restart");
+    assert_int_equal(r.nodes_crashed, 2);
+    assert_int_equal(count_flags(r.crashed, r.nodes), 2);
+    assert_int_equal(r.nodes_healthy, SIMRUN_FAULT_NODES - 2);
+    /* two picks, two crashes, two restarts that resumed from what was on disk */
+    assert_true(f.lines >= 6);
+    assert_int_equal(f.restarts, 2);
+    print_message("  restarted agents held %u chunks between them\n", f.held);
+    assert_true(f.held > 0);
+    tc_simrun_result_free(&r);
+}
+
+/** PICK_PAIR: a parent and one of its children, as the seeder lists them at
+ * the crash time, crash together and restart; everyone byte-exact. */
+static void test_crash_pair(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+    struct fault_log f;
+
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    cfg_real(&c, SIMRUN_FAULT_NODES, 404);
+    c.ncrash = 1;
+    c.crash[0].count = 1;
+    c.crash[0].at_ns = SIMRUN_CRASH_AT_NS;
+    c.crash[0].at_hi_ns = SIMRUN_CRASH_AT_NS;
+    c.crash[0].restart_after_ns = SIMRUN_CRASH_DOWN_NS;
+    c.crash[0].pick = TC_SIMRUN_PICK_PAIR;
+    c.log = fault_sink;
+    c.log_ctx = &f;
+    run_ok(&c, &r, "crash pair");
+    assert_int_equal(f.pairs, 1);
+    assert_true(f.parent >= 1 && f.parent <= SIMRUN_FAULT_NODES);
+    assert_true(f.child >= 1 && f.child <= SIMRUN_FAULT_NODES);
+    assert_int_not_equal(f.parent, f.child);
+    assert_int_equal(f.seen, f.parent);
+    assert_true(r.crashed[f.parent - 1]);
+    assert_true(r.crashed[f.child - 1]);
+    assert_int_equal(r.nodes_crashed, 2);
+    tc_simrun_result_free(&r);
+}
+
+/** A crash for good is left out of the completion (the run ends without
+ * it) and out of the failures; fault options out of range are refused
+ * naming the option. */
+static void test_crash_for_good(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+    struct tc_err err;
+    int rc;
+
+    (void)state;
+    cfg_real(&c, 16, 405);
+    c.ncrash = 1;
+    c.crash[0].count = 1;
+    c.crash[0].at_ns = SIMRUN_CRASH_AT_NS;
+    c.crash[0].restart_after_ns = TC_PROTO_NEVER;
+    tc_err_clear(&err);
+    rc = tc_simrun(&c, &r, &err);
+    if (rc != 0 || r.violations != 0)
+        print_replay(&c, "crash for good");
+    assert_int_equal(rc, 0);
+    assert_int_equal(r.violations, 0);
+    assert_int_equal(r.nodes_crashed, 1);
+    assert_int_equal(r.nodes_failed, 0);
+    assert_int_equal(r.nodes_done, 15);
+    tc_simrun_result_free(&r);
+
+    tc_simrun_cfg_default(&c);
+    c.nodes = 4;
+    c.slow_nodes = 5;
+    c.slow_bps = 1000000;
+    tc_err_clear(&err);
+    assert_int_equal(tc_simrun(&c, &r, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "--slow"));
+    tc_simrun_result_free(&r);
+    tc_simrun_cfg_default(&c);
+    c.nodes = 4;
+    c.racks = 2;
+    c.partition_rack = 3;
+    c.partition_ns = 1;
+    tc_err_clear(&err);
+    assert_int_equal(tc_simrun(&c, &r, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "--partition"));
+    tc_simrun_result_free(&r);
+    tc_simrun_cfg_default(&c);
+    c.nodes = 4;
+    c.ncrash = 1;
+    c.crash[0].count = 3;
+    c.crash[0].restart_after_ns = TC_PROTO_NEVER;
+    c.crash[0].pick = TC_SIMRUN_PICK_PAIR;
+    tc_err_clear(&err);
+    assert_int_equal(tc_simrun(&c, &r, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "--crash"));
+    tc_simrun_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bad_config),      cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_no_loss),         cmocka_unit_test(test_random_loss),
-        cmocka_unit_test(test_burst_loss),      cmocka_unit_test(test_late_joiners),
-        cmocka_unit_test(test_held_half),       cmocka_unit_test(test_chain),
-        cmocka_unit_test(test_forger),          cmocka_unit_test(test_batched_vs_per_packet),
+        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_no_loss),
+        cmocka_unit_test(test_random_loss),
+        cmocka_unit_test(test_burst_loss),
+        cmocka_unit_test(test_late_joiners),
+        cmocka_unit_test(test_held_half),
+        cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_forger),
+        cmocka_unit_test(test_batched_vs_per_packet),
         cmocka_unit_test(test_reports_bounded),
+        /* faults and racks */
+        cmocka_unit_test(test_racks),
+        cmocka_unit_test(test_slow_node),
+        cmocka_unit_test(test_crash_restart),
+        cmocka_unit_test(test_crash_pair),
+        cmocka_unit_test(test_crash_for_good),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
