@@ -134,6 +134,8 @@ struct slot {
     struct rxobj data; /**< CHUNK chunk */
     struct unit u;     /**< repair of both */
     int fetched;       /**< opened to fetch the whole chunk by repair (not by multicast) */
+    int acked;         /**< streamed: an ACK told the parent what it holds (never evicted
+                            incomplete: the parent would not send those bytes again) */
 };
 
 /** One raw buffer handed to the disk. */
@@ -1096,12 +1098,13 @@ static struct slot *slot_take(struct tc_agent *a)
             best = s;
         if (slot_idle(a, s) && (!idle || s->used < idle->used))
             idle = s;
-        if (s->state == SL_RECV && (!oldest || s->used < oldest->used))
+        if (s->state == SL_RECV && !s->acked && (!oldest || s->used < oldest->used))
             oldest = s;
     }
     /* Streamed: the parent sends the chunks in order, so the least recently
-     * used incomplete chunk (left over from the multicast, say) is not the
-     * one arriving; give its slot to the stream, which brings it later. */
+     * used incomplete chunk that no ACK described yet (left over from the
+     * multicast, say) is not the one arriving; give its slot to the stream,
+     * which brings it later. */
     if (!best && !idle && a->streamed && oldest)
         idle = oldest;
     if (best) {
@@ -1141,6 +1144,7 @@ static void slot_open(struct tc_agent *a, struct slot *s, uint32_t j)
     s->u.req_at = TC_PROTO_NEVER;
     s->u.passed = s->list.unicast_only || s->data.unicast_only;
     s->fetched = 0;
+    s->acked = 0;
     a->slot_of[j] = (uint16_t)(s - a->slots);
     a->chunk_st[j] = CS_SLOT;
 }
@@ -2237,10 +2241,18 @@ static uint64_t stream_window(const struct tc_agent *a)
 
     if (!a->m)
         return TC_STREAM_CWND_MAX_BYTES;
-    for (i = 0; i < a->cfg.cache_slots; i++)
-        n += a->slots[i].state == SL_FREE || a->slots[i].state == SL_KEPT ||
-             a->slots[i].state == SL_RECV;
-    return (uint64_t)n * per;
+    uint64_t holes = 0;
+
+    for (i = 0; i < a->cfg.cache_slots; i++) {
+        const struct slot *s = &a->slots[i];
+
+        n += s->state == SL_FREE || s->state == SL_KEPT || (s->state == SL_RECV && !s->acked);
+        /* room for what the described ones still miss (retransmissions) */
+        if (s->state == SL_RECV && s->acked)
+            holes += (uint64_t)(s->data.nsegs - s->data.nhave + s->list.nsegs - s->list.nhave) *
+                     a->seg;
+    }
+    return (uint64_t)n * per + holes;
 }
 
 /** Build the ACK of position pos; 0, or -ENOENT if we cannot describe it. */
@@ -2267,10 +2279,11 @@ static int ack_of(struct tc_agent *a, uint32_t pos, struct tc_wire_ack *ack)
             len = tc_proto_nsegs(len, a->seg) * TC_WIRE_SEG_HASH_LEN;
         switch (a->chunk_st[index]) {
         case CS_SLOT: {
-            const struct slot *s = &a->slots[a->slot_of[index]];
+            struct slot *s = &a->slots[a->slot_of[index]];
 
             o = object == TC_WIRE_OBJ_CHUNK ? &s->data : &s->list;
             full = s->state != SL_RECV || o->ok;
+            s->acked = 1;
             break;
         }
         case CS_NEED:
@@ -3105,6 +3118,10 @@ int tc_agent_on_timer(struct tc_agent *a, uint64_t now)
     if (now >= a->hb_at) {
         heartbeats(a, now);
         behind_check(a, now);
+        alog(a, TC_PROTO_LOG_DEBUG, "DBG state %s done %u/%u nfull %u streamed %d slots %u%u%u%u",
+             tc_agent_state_name(a->state), a->st.chunks_done, a->st.chunk_count, a->nfull,
+             a->streamed, a->slots[0].state, a->slots[1].state, a->slots[2].state,
+             a->slots[3].state);
         /* a stream waiting for bytes is woken when they come; this bounds
          * what a missed wake-up could cost */
         streams_wake(a, now);

@@ -899,6 +899,8 @@ static int maybe_start(struct tc_seeder *s, uint64_t now)
 {
     uint32_t min_nodes = s->cfg.min_nodes ? s->cfg.min_nodes : 1;
 
+    if (s->cfg.tree_only)
+        s->started = 1; /* no rounds: parents stream as soon as they have children */
     if (s->in_round || s->fatal || s->cfg.tree_only)
         return s->fatal;
     if (!s->started) {
@@ -1324,6 +1326,8 @@ static void on_join(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from
  */
 static void send_epoch(struct tc_seeder *s, uint32_t n);
 
+static struct sstream *stream_of(struct tc_seeder *s, uint32_t x);
+
 static uint32_t auth(struct tc_seeder *s, struct tc_proto_peer from, const struct tc_wire_hdr *h)
 {
     uint32_t n;
@@ -1409,6 +1413,15 @@ static void on_heartbeat(struct tc_seeder *s, uint64_t now, uint32_t n,
             send_children(s, n);
     }
     if (tc_tree_parent(s->tree, n) == TC_TREE_ROOT) {
+        const struct sstream *ss = stream_of(s, n);
+
+        if (ss)
+            slog(s, TC_PROTO_LOG_DEBUG,
+                 "seeder: stream to node %u: position %u (acked below %u), %llu bytes in flight, "
+                 "window %llu, %llu sent, %llu retransmitted, %llu timeouts",
+                 n, ss->tx.pos, ss->tx.una_pos, (unsigned long long)ss->tx.inflight,
+                 (unsigned long long)ss->tx.cwnd, (unsigned long long)ss->tx.st.sent_bytes,
+                 (unsigned long long)ss->tx.st.retx_bytes, (unsigned long long)ss->tx.st.timeouts);
         hdr_init(s, &msg, TC_WIRE_HEARTBEAT, nd->token);
         memset(&msg.u.heartbeat, 0, sizeof(msg.u.heartbeat));
         msg.u.heartbeat.seq = ++s->hb_seq;
@@ -2017,6 +2030,8 @@ static void streams_sync(struct tc_seeder *s, uint64_t now)
                                : s->cfg.rate_bps * TC_SEEDER_CATCHUP_SHARE_PERMILLE / 1000;
         tc_stream_tx_init(&ss->tx, &ss_ops, ss, s->seg_size, s->block_len,
                           TC_STREAM_CWND_MAX_BYTES, cap, 0);
+        slog(s, TC_PROTO_LOG_DEBUG, "seeder: streaming to node %u (%s)", kids[i],
+             s->cfg.tree_only ? "tree-only" : "catching up");
         tc_stream_tx_wake(&ss->tx, now);
     }
 }
@@ -2136,6 +2151,12 @@ static void on_reparent_req(struct tc_seeder *s, uint64_t now, uint32_t n,
         if (tc_tree_mark_slow(s->tree, n) == 0)
             apply_changes(s);
         send_reparent(s, n); /* the LEAF flag, even if the parent stayed */
+        /* the parent may not have changed (no change logged): its CHILDREN
+         * list must now say STREAM, and if it is us, we stream */
+        p = tc_tree_parent(s->tree, n);
+        if (p < s->nnodes)
+            send_children(s, p);
+        streams_sync(s, now);
         return;
     }
     if (r->parent_index != want || p == TC_TREE_NONE) {

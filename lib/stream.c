@@ -407,6 +407,14 @@ static int pump_retx(struct tc_stream_tx *tx, uint64_t now)
             return 0;
         if (tx->nruns == TC_STREAM_RUNS_MAX && tx->ntomb == 0)
             k = old.len; /* no slot for a part: the run's own slot makes the room */
+        /* the bytes must be at hand (an agent may have to read them back
+         * from its disk first): else wait for the owner's wake */
+        if (tx->have_cur && old.pos == tx->pos)
+            o = tx->cur;
+        else if (tx->ops->object_at(tx->ctx, old.pos, &o) != 0)
+            return 0;
+        if (tx->ops->held(tx->ctx, &o, old.off, k) < k)
+            return 0;
         whole = k == old.len;
         if (whole) {
             run_kill(tx, i);
@@ -433,10 +441,6 @@ static int pump_retx(struct tc_stream_tx *tx, uint64_t now)
         tx->st.sent_bytes += k;
         tx->st.retx_bytes += k;
         pace_charge(tx, k);
-        if (tx->have_cur && old.pos == tx->pos)
-            o = tx->cur;
-        else if (tx->ops->object_at(tx->ctx, old.pos, &o) != 0)
-            continue; /* cannot happen for a position in flight: the timer repeats it */
         (void)tx->ops->send(tx->ctx, &o, old.off, k);
     }
     return 1;
