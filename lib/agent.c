@@ -260,6 +260,8 @@ struct tc_agent {
     uint64_t reparent_at;     /**< next REPARENT_REQ while the parent is silent */
     uint64_t parent_ask_ns;   /**< first repair request to the parent since it last spoke */
     int rejoining;            /**< EPOCH seen: re-JOIN, keep everything else */
+    uint32_t new_epoch;       /**< the EPOCH's epoch */
+    uint32_t prev_epoch;      /**< the epoch before the last re-join (0: none) */
     uint64_t rejoin_at;       /**< when */
     uint8_t *held_now;        /**< bitmap of chunks done (re-JOIN summaries) */
     /* stragglers and streams */
@@ -1614,14 +1616,30 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
 }
 
 /**
+ * The epochs we take: ours; while re-joining after an EPOCH, the new one
+ * (multicast, the new tree's messages); after re-joining, the one before
+ * (parents and children that have not re-joined yet). Tokens survive a
+ * seeder restart, so they still authenticate; every segment is checked
+ * against the manifest anyway.
+ */
+static int epoch_ok(const struct tc_agent *a, uint32_t epoch)
+{
+    return epoch == a->epoch || (a->rejoining && epoch == a->new_epoch) ||
+           (a->prev_epoch != 0 && epoch == a->prev_epoch);
+}
+
+/**
  * Header checks of a DATA block: our session, and for unicast our token
  * from our parent or the seeder. 0 if acceptable (counted otherwise).
  */
 static int data_ok(struct tc_agent *a, struct tc_proto_peer from, uint64_t session, uint32_t epoch,
                    uint64_t token, int unicast, uint32_t nblocks)
 {
+    /* While re-joining after an EPOCH, the new epoch's multicast is taken
+     * too: every segment is checked against the manifest anyway, and a node
+     * that dropped it until its WELCOME would fall far behind. */
     if (!a->welcomed || a->state > TC_AGENT_LINGER || session != a->session_id ||
-        epoch != a->epoch) {
+        !epoch_ok(a, epoch)) {
         a->st.rx_forged += nblocks;
         return -1;
     }
@@ -2588,6 +2606,10 @@ static void on_epoch(struct tc_agent *a, const struct tc_wire_msg *msg, uint64_t
     if (a->rejoining)
         return;
     a->rejoining = 1;
+    a->new_epoch = msg->hdr.epoch;
+    /* the new seeder numbers its tree generations afresh */
+    a->have_gen_parent = 0;
+    a->have_gen_children = 0;
     a->rejoin_at = now + rnd_below(a, (uint64_t)msg->u.epoch.rejoin_spread_ms * NS_PER_MS + 1);
     a->backoff_ns = a->cfg.limits.join_backoff_min_ns;
     alog(a, TC_PROTO_LOG_NOTICE, "the seeder restarted (epoch %u -> %u): joining again",
@@ -2639,15 +2661,41 @@ static int on_rewelcome(struct tc_agent *a, const struct tc_wire_msg *msg, uint6
     }
     a->rejoining = 0;
     a->session_id = msg->hdr.session_id;
+    a->prev_epoch = a->epoch != msg->hdr.epoch ? a->epoch : a->prev_epoch;
     a->epoch = msg->hdr.epoch;
     a->token = msg->hdr.token;
     a->w.rate_bps = w->rate_bps;
-    a->parent_index = TC_WIRE_INDEX_SEEDER;
-    a->parent = a->cfg.seeder;
-    a->have_gen_parent = 0;
-    a->have_gen_children = 0;
+    if (!a->have_gen_parent) {
+        a->parent_index = TC_WIRE_INDEX_SEEDER;
+        a->parent = a->cfg.seeder;
+    }
     a->last_seeder_ns = now;
     a->last_parent_ns = now;
+    /* The restarted seeder knows only what our re-JOIN listed (chunks
+     * done): its next round brings every other chunk to us again. Give
+     * back the slots of incomplete chunks (they would wait for that round
+     * and starve the multicast of slots) and forget what the old rounds
+     * passed. */
+    if (a->m) {
+        uint32_t i;
+
+        for (i = 0; i < a->cfg.cache_slots; i++) {
+            struct slot *sl = &a->slots[i];
+
+            if (sl->state != SL_RECV)
+                continue;
+            a->chunk_st[sl->chunk] = CS_NEED;
+            a->slot_of[sl->chunk] = SLOT_NONE;
+            sl->state = SL_FREE;
+        }
+        for (i = 0; i < a->m->chunk_count; i++)
+            a->chunk_fl[i] &= (uint8_t)~(CF_PASSED | CF_OPEN);
+        a->passed_open = 0;
+        a->passed_hi = 0;
+        a->fetch_next = 0;
+        a->mcast_seen = 0;
+        a->bad_samples = 0;
+    }
     alog(a, TC_PROTO_LOG_INFO, "welcomed again in epoch %u as node %u", a->epoch, w->node_index);
     heartbeats(a, now);
     return 0;
@@ -2975,7 +3023,7 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
     default:
         break;
     }
-    if (!a->welcomed || msg.hdr.session_id != a->session_id || msg.hdr.epoch != a->epoch) {
+    if (!a->welcomed || msg.hdr.session_id != a->session_id || !epoch_ok(a, msg.hdr.epoch)) {
         a->st.rx_forged++;
         return 0;
     }
@@ -3118,10 +3166,6 @@ int tc_agent_on_timer(struct tc_agent *a, uint64_t now)
     if (now >= a->hb_at) {
         heartbeats(a, now);
         behind_check(a, now);
-        alog(a, TC_PROTO_LOG_DEBUG, "DBG state %s done %u/%u nfull %u streamed %d slots %u%u%u%u",
-             tc_agent_state_name(a->state), a->st.chunks_done, a->st.chunk_count, a->nfull,
-             a->streamed, a->slots[0].state, a->slots[1].state, a->slots[2].state,
-             a->slots[3].state);
         /* a stream waiting for bytes is woken when they come; this bounds
          * what a missed wake-up could cost */
         streams_wake(a, now);

@@ -238,6 +238,7 @@ struct tc_seeder {
     int state_dirty;           /**< the table changed since the last snapshot */
     int epoch_pending;         /**< restored: EPOCH to send at the next timer */
     uint64_t restored_ns;      /**< restored at this time (0: a new session) */
+    uint32_t restored_active;  /**< nodes restored as receiving (ACTIVE) */
     uint64_t now_ns;           /**< time of the current entry point call */
     int fatal;                 /**< 0, or the error that stopped the seeder */
     int addr_warned;           /**< the unencodable-address warning was logged */
@@ -906,10 +907,17 @@ static int maybe_start(struct tc_seeder *s, uint64_t now)
     if (!s->started) {
         if (s->first_proof_ns == 0)
             return 0;
-        /* after a restart the nodes are back as they re-JOIN: no wait */
-        if (s->nactive < min_nodes && now < s->first_proof_ns + s->cfg.start_wait_ns &&
-            !s->restored_ns)
+        /* after a restart: until the nodes that were receiving are back
+         * (their re-JOINs are spread over rejoin_spread_ms), at most twice
+         * that; a node back after the round started is not covered for
+         * what it missed */
+        if (s->restored_ns) {
+            if (s->nactive < s->restored_active &&
+                now < s->restored_ns + 2ull * s->cfg.limits.rejoin_spread_ms * NS_PER_MS)
+                return 0;
+        } else if (s->nactive < min_nodes && now < s->first_proof_ns + s->cfg.start_wait_ns) {
             return 0;
+        }
         s->started = 1;
     }
     if (!round_wanted(s))
@@ -2346,6 +2354,8 @@ static int restore_state(struct tc_seeder *s, uint64_t now, struct tc_err *err)
         /* waits for its re-JOIN: WELCOMED, its address already known */
         nd->state = TC_SEEDER_NODE_WELCOMED;
         nd->rejoin = r->state;
+        if (r->state == TC_SEEDSTATE_ACTIVE)
+            s->restored_active++;
         if (r->state == TC_SEEDSTATE_DONE) {
             nd->done_snap = 1; /* durable: it is in the state we read */
             s->st.nodes_done++;
@@ -2899,8 +2909,9 @@ uint64_t tc_seeder_next_deadline(const struct tc_seeder *s)
             t = s->hold_until;
         if (t < d)
             d = t;
-    } else if (!s->started && s->first_proof_ns != 0) {
-        t = s->first_proof_ns + s->cfg.start_wait_ns;
+    } else if (!s->started && s->first_proof_ns != 0 && !s->cfg.tree_only) {
+        t = s->restored_ns ? s->restored_ns + 2ull * s->cfg.limits.rejoin_spread_ms * NS_PER_MS
+                           : s->first_proof_ns + s->cfg.start_wait_ns;
         if (t < d)
             d = t;
     }

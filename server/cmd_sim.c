@@ -368,14 +368,18 @@ static void sim_json(const struct tc_simrun_cfg *c, const struct tc_simrun_resul
            "\"slots_evicted\": %llu, \"repair_reqs\": %llu, \"repair_blocks_rx\": %llu, "
            "\"served_blocks\": %llu, "
            "\"readbacks\": %llu, \"objects_bad\": %llu, \"rx_forged\": %llu, "
-           "\"rx_bad\": %llu, \"reports_tx\": %llu},\n",
+           "\"rx_bad\": %llu, \"reports_tx\": %llu, \"reparent_reqs\": %llu, "
+           "\"rejoins\": %llu, \"acks_tx\": %llu, \"stream_bytes\": %llu, \"behind\": %u},\n",
            (unsigned long long)r->agents.blocks_rx, (unsigned long long)r->agents.blocks_dup,
            (unsigned long long)r->agents.blocks_dropped,
            (unsigned long long)r->agents.slots_evicted, (unsigned long long)r->agents.repair_reqs,
            (unsigned long long)r->agents.repair_blocks_rx,
            (unsigned long long)r->agents.served_blocks, (unsigned long long)r->agents.readbacks,
            (unsigned long long)r->agents.objects_bad, (unsigned long long)r->agents.rx_forged,
-           (unsigned long long)r->agents.rx_bad, (unsigned long long)r->agents.reports_tx);
+           (unsigned long long)r->agents.rx_bad, (unsigned long long)r->agents.reports_tx,
+           (unsigned long long)r->agents.reparent_reqs, (unsigned long long)r->agents.rejoins,
+           (unsigned long long)r->agents.acks_tx, (unsigned long long)r->agents.stream_bytes,
+           r->agents.behind);
     printf("  \"sim_wall_s\": %.3f\n}\n", r->sim_wall_s);
 }
 

@@ -1977,6 +1977,11 @@ static void sr_stats_add(struct tc_agent_stats *sum, const struct tc_agent_stats
     sum->chunks_done += a->chunks_done;
     sum->chunk_count += a->chunk_count;
     sum->done_ns += a->done_ns;
+    sum->reparent_reqs += a->reparent_reqs;
+    sum->rejoins += a->rejoins;
+    sum->acks_tx += a->acks_tx;
+    sum->stream_bytes += a->stream_bytes;
+    sum->behind += a->behind;
 }
 
 /** Fill the result from the final state. */

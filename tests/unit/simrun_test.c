@@ -69,6 +69,28 @@ static void print_replay(const struct tc_simrun_cfg *c, const char *name)
         fprintf(stderr, " --late %u@%.6f", c->late_nodes, (double)c->late_ns / 1e9);
     if (c->forge)
         fprintf(stderr, " --forge");
+    if (c->slow_nodes)
+        fprintf(stderr, " --slow %u:%llu", c->slow_nodes, (unsigned long long)c->slow_bps);
+    for (uint32_t i = 0; i < c->ncrash; i++) {
+        static const char *const pick[] = {"", "/interior", "/pair"};
+
+        fprintf(stderr, " --crash %u@%.6f-%.6f", c->crash[i].count, (double)c->crash[i].at_ns / 1e9,
+                (double)c->crash[i].at_hi_ns / 1e9);
+        if (c->crash[i].restart_after_ns != TC_PROTO_NEVER)
+            fprintf(stderr, ":%.6f", (double)c->crash[i].restart_after_ns / 1e9);
+        fprintf(stderr, "%s", pick[c->crash[i].pick]);
+    }
+    if (c->seeder_restart_ns)
+        fprintf(stderr, " --seeder-restart %.6f:%.6f", (double)c->seeder_restart_ns / 1e9,
+                (double)(c->seeder_down_ns ? c->seeder_down_ns : TC_SIMRUN_SEEDER_DOWN_NS) / 1e9);
+    if (c->tree_only)
+        fprintf(stderr, " --tree-only");
+    if (c->racks)
+        fprintf(stderr, " --racks %u --uplink %llu", c->racks,
+                (unsigned long long)(c->uplink_bps ? c->uplink_bps : c->link_bps));
+    if (c->partition_rack)
+        fprintf(stderr, " --partition %u@%.6f:%.6f", c->partition_rack,
+                (double)c->partition_at_ns / 1e9, (double)c->partition_ns / 1e9);
     fprintf(stderr, " --seed %llu\n", (unsigned long long)c->seed);
 }
 
@@ -76,7 +98,17 @@ static void print_replay(const struct tc_simrun_cfg *c, const char *name)
  * Run c and assert: the run completed, every agent done, no violation.
  * Prints the seed and the replay command on failure.
  */
+static void run_ok_gone(const struct tc_simrun_cfg *c, struct tc_simrun_result *r,
+                        const char *name, uint32_t gone);
+
 static void run_ok(const struct tc_simrun_cfg *c, struct tc_simrun_result *r, const char *name)
+{
+    run_ok_gone(c, r, name, 0);
+}
+
+/** run_ok() where `gone` agents crash for good (they neither finish nor fail). */
+static void run_ok_gone(const struct tc_simrun_cfg *c, struct tc_simrun_result *r,
+                        const char *name, uint32_t gone)
 {
     struct tc_err err;
     struct timespec t0, t1;
@@ -93,7 +125,7 @@ static void run_ok(const struct tc_simrun_cfg *c, struct tc_simrun_result *r, co
            (double)r->last_done_ns / 1e9, (double)r->floor_ns / 1e9, r->ratio,
            r->seeder_egress_ratio, (unsigned long long)r->repair_bytes,
            (unsigned long long)r->segs_bad, (unsigned long long)r->events, r->sim_wall_s);
-    if (rc != 0 || r->nodes_done != r->nodes || r->violations != 0) {
+    if (rc != 0 || r->nodes_done + gone != r->nodes || r->violations != 0) {
         fprintf(stderr, "rc %d: %s\nviolations %llu: %s\nfailure: %s\n", rc, err.msg,
                 (unsigned long long)r->violations, r->violation, r->failure);
         print_replay(c, name);
@@ -103,8 +135,8 @@ static void run_ok(const struct tc_simrun_cfg *c, struct tc_simrun_result *r, co
     }
     assert_int_equal(rc, 0);
     assert_int_equal(r->violations, 0);
-    assert_int_equal(r->nodes_done, r->nodes);
-    assert_int_equal(r->nodes_acked, r->nodes);
+    assert_int_equal(r->nodes_done + gone, r->nodes);
+    assert_int_equal(r->nodes_acked + gone, r->nodes);
     assert_true(r->last_done_ns >= r->first_done_ns);
     assert_true(r->last_done_ns >= r->floor_ns);
 }
@@ -391,8 +423,8 @@ static void test_determinism(void **state)
 
 /* ---- faults and racks (issue 4, simulator side) --------------------------------------- */
 
-/** Agents of the fault scenarios (smaller: several of them run). */
-#define SIMRUN_FAULT_NODES 32u
+/** Agents of the fault scenarios (the issue's 64). */
+#define SIMRUN_FAULT_NODES SIMRUN_TEST_NODES
 /** When the crash scenarios crash agents (mid-transfer of the 16 MiB image) ... */
 #define SIMRUN_CRASH_AT_NS (80ull * 1000 * 1000)
 /** ... and how long they stay down, ns. */
@@ -607,6 +639,103 @@ static void test_crash_for_good(void **state)
     tc_simrun_result_free(&r);
 }
 
+/* ---- the issue's scenarios: failures, restarts, tree-only, partitions ------------------ */
+
+/** Three interior agents (parents, as the seeder lists them) crash for good
+ * mid-transfer: their children get new parents; everyone else byte-exact,
+ * no handoff without an acknowledged DONE (run_ok). */
+static void test_three_interior_crash(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+    uint32_t i, done = 0;
+
+    (void)state;
+    cfg_real(&c, SIMRUN_FAULT_NODES, 411);
+    c.loss = 0.01;
+    c.ncrash = 1;
+    c.crash[0].count = 3;
+    c.crash[0].at_ns = SIMRUN_CRASH_AT_NS;
+    c.crash[0].at_hi_ns = SIMRUN_CRASH_AT_NS;
+    c.crash[0].restart_after_ns = TC_PROTO_NEVER;
+    c.crash[0].pick = TC_SIMRUN_PICK_INTERIOR;
+    run_ok_gone(&c, &r, "three interior crashes", 3);
+    assert_int_equal(r.nodes_crashed, 3);
+    for (i = 0; i < r.nodes; i++)
+        if (!r.crashed[i])
+            done += r.done_ns[i] != 0;
+    assert_int_equal(done, SIMRUN_FAULT_NODES - 3);
+    /* the seeder found them dead and moved their children */
+    assert_true(r.seeder.nodes_dead >= 3);
+    tc_simrun_result_free(&r);
+}
+
+/** The seeder crashes half way through the transfer and restarts from its persisted
+ * state: same session, a new epoch, every agent re-joins and finishes
+ * byte-exact. */
+static void test_seeder_restart(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r0, r;
+
+    (void)state;
+    cfg_real(&c, SIMRUN_FAULT_NODES, 412);
+    c.loss = 0.01;
+    run_ok(&c, &r0, "seeder restart (reference)");
+    c.seeder_restart_ns = r0.last_done_ns / 2; /* half way through the transfer */
+    c.seeder_down_ns = 500ull * 1000 * 1000;
+    run_ok(&c, &r, "seeder restart");
+    /* the restarted seeder announced the new epoch and every agent re-joined */
+    assert_true(r.seeder.epochs_sent >= SIMRUN_FAULT_NODES);
+    assert_true(r.agents.rejoins >= SIMRUN_FAULT_NODES);
+    assert_true(r.seeder.persists > 0);
+    assert_true(r.last_done_ns > c.seeder_restart_ns + c.seeder_down_ns);
+    tc_simrun_result_free(&r0);
+    tc_simrun_result_free(&r);
+}
+
+/** Tree-only (no multicast) at 1% loss: parents stream verified chunks to
+ * their children; every agent byte-exact. */
+static void test_tree_only(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+
+    (void)state;
+    cfg_real(&c, SIMRUN_FAULT_NODES, 413);
+    c.loss = 0.01;
+    c.tree_only = 1;
+    c.image_size = SIMRUN_TEST_IMAGE / 2; /* every byte crosses many unicast hops */
+    run_ok(&c, &r, "tree-only");
+    assert_int_equal(r.seeder.mcast_blocks, 0);
+    assert_true(r.seeder.stream_bytes > 0);
+    assert_true(r.agents.stream_bytes > 0);
+    assert_true(r.agents.acks_tx > 0);
+    tc_simrun_result_free(&r);
+}
+
+/** 8 racks of 8; rack 3 is cut off for 5 s mid-transfer (its agents hear
+ * neither the seeder nor their parents); afterwards they catch up; every
+ * agent byte-exact. */
+static void test_rack_partition(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+
+    (void)state;
+    cfg_real(&c, SIMRUN_FAULT_NODES, 414);
+    c.loss = 0.01;
+    c.racks = 8;
+    c.uplink_bps = 2 * c.link_bps;
+    c.partition_rack = 3;
+    c.partition_at_ns = SIMRUN_CRASH_AT_NS;
+    c.partition_ns = 5ull * 1000 * 1000 * 1000;
+    run_ok(&c, &r, "rack partition");
+    /* the rack could not finish before the partition healed */
+    assert_true(r.last_done_ns > c.partition_at_ns + c.partition_ns);
+    tc_simrun_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -627,6 +756,11 @@ int main(void)
         cmocka_unit_test(test_crash_restart),
         cmocka_unit_test(test_crash_pair),
         cmocka_unit_test(test_crash_for_good),
+        /* the issue's scenarios */
+        cmocka_unit_test(test_three_interior_crash),
+        cmocka_unit_test(test_seeder_restart),
+        cmocka_unit_test(test_tree_only),
+        cmocka_unit_test(test_rack_partition),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
