@@ -228,6 +228,7 @@ struct tc_seeder {
     int streaming;             /**< send_range() runs for a stream (own pacing, no repair budget) */
     uint32_t nstreams_max;     /**< root fan-out + catch-up cap */
     uint64_t rate_at;          /**< next rate decision (rate_auto) */
+    uint64_t congested_until;  /**< rate cut for loss: BEHIND requests are congestion */
     uint64_t dead_scan_at;     /**< next scan for silent nodes */
     uint8_t *state_buf;        /**< persisted state encoding (NULL without ops->persist) */
     size_t state_cap;          /**< its size */
@@ -2151,6 +2152,9 @@ static void on_reparent_req(struct tc_seeder *s, uint64_t now, uint32_t n,
     if (r->reason == TC_WIRE_REPARENT_BEHIND) {
         if (nd->slow || s->cfg.tree_only || nd->state != TC_SEEDER_NODE_ACTIVE)
             return;
+        /* everyone losing is the rate's business, not a straggler */
+        if (now < s->congested_until)
+            return;
         nd->slow = 1;
         s->st.stragglers++;
         slog(s, TC_PROTO_LOG_NOTICE,
@@ -2417,9 +2421,15 @@ static void rate_update(struct tc_seeder *s, uint64_t now)
             break;
     }
     if (b > TC_SEEDER_RATE_DOWN_BUCKET) {
-        rate -= rate * TC_SEEDER_RATE_DOWN_PERMILLE / 1000;
+        rate -= rate *
+                (b >= TC_SEEDER_RATE_STEEP_BUCKET ? TC_SEEDER_RATE_STEEP_PERMILLE
+                                                  : TC_SEEDER_RATE_DOWN_PERMILLE) /
+                1000;
         if (rate < s->cfg.rate_min_bps)
             rate = s->cfg.rate_min_bps;
+        s->congested_until = now + (uint64_t)(TC_SEEDER_RATE_CONGESTED_INTERVALS + 1) *
+                                       TC_SEEDER_RATE_INTERVAL_REPORTS * s->cfg.limits.report_ms *
+                                       NS_PER_MS;
     } else if (b <= TC_SEEDER_RATE_UP_BUCKET && backlog <= TC_SEEDER_RATE_BACKLOG_BYTES) {
         rate += s->cfg.rate_max_bps * TC_SEEDER_RATE_STEP_PERMILLE / 1000;
         if (rate > s->cfg.rate_max_bps)

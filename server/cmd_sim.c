@@ -63,7 +63,8 @@ static const char sim_help[] =
     "  --late N@T           N agents start T seconds late (T a decimal, e.g. 16@1.5)\n"
     "  --held F             every agent starts holding a random share F of the chunks\n"
     "  --forge              an injector sends forged DATA and control all run (needs --real)\n"
-    "  --rate-fraction F    multicast pace as a share of --link (default 0.95)\n"
+    "  --rate-fraction F    multicast pace as a share of --link, up to 2 (default 0.95;\n"
+    "                       above 1 the links' queues overflow: for --rate auto)\n"
     "  --latency US         one-way link latency, microseconds (default 50)\n"
     "  --time-limit S       give up after S simulated seconds (default 50 x floor + 60)\n"
     "  --queue SIZE         every link's drop-tail queue, bytes, K/M/G powers of 1024\n"
@@ -84,7 +85,7 @@ static const char sim_help[] =
     "                       the seeder crashes at T and restarts DOWN seconds later\n"
     "                       (default 1) from its last persisted state\n"
     "  --tree-only          no multicast: parents stream to their children (default\n"
-    "                       fan-out 3)\n"
+    "                       fan-out 2)\n"
     "  --rate auto          the seeder adapts its pace; --rate-fraction is then the\n"
     "                       highest rate\n"
     "  --racks R            agents in R racks (contiguous blocks), the seeder on the\n"
@@ -585,8 +586,8 @@ int tc_cmd_sim(int argc, char **argv)
             cfg.forge = 1;
             break;
         case SIM_RATE_FRACTION:
-            if (sim_parse_double(optarg, 0.001, 1, &cfg.rate_fraction) < 0)
-                return tc_cli_usage(cmd, "--rate-fraction '%s': expected 0 < F <= 1", optarg);
+            if (sim_parse_double(optarg, 0.001, 2, &cfg.rate_fraction) < 0)
+                return tc_cli_usage(cmd, "--rate-fraction '%s': expected 0 < F <= 2", optarg);
             break;
         case SIM_LATENCY:
             if (sim_parse_double(optarg, 0, 1e7, &d) < 0)

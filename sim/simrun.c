@@ -1700,8 +1700,9 @@ static int sr_check_cfg(struct tc_simrun_cfg *c, struct tc_err *err)
                           c->seg_size, TC_WIRE_SEG_SIZE_MIN, TC_WIRE_SEG_SIZE_MAX, c->mtu);
     if (c->rate_fraction == 0)
         c->rate_fraction = TC_SIMRUN_RATE_FRACTION_DEFAULT;
-    if (!(c->rate_fraction > 0 && c->rate_fraction <= 1))
-        return tc_err_set(err, -EINVAL, "--rate-fraction %g: must be in (0, 1]", c->rate_fraction);
+    if (!(c->rate_fraction > 0 && c->rate_fraction <= TC_SIMRUN_RATE_FRACTION_MAX))
+        return tc_err_set(err, -EINVAL, "--rate-fraction %g: must be in (0, %g]", c->rate_fraction,
+                          TC_SIMRUN_RATE_FRACTION_MAX);
     if (c->late_nodes >= c->nodes && c->late_nodes > 0)
         return tc_err_set(err, -EINVAL, "--late %u: must leave at least one agent on time",
                           c->late_nodes);

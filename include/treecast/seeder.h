@@ -89,12 +89,22 @@
 #define TC_SEEDER_RATE_PERCENTILE 90u
 /** loss_hist bucket above which the rate drops (bucket 3 = [0.3 %, 1 %)). */
 #define TC_SEEDER_RATE_DOWN_BUCKET 3u
-/** loss_hist bucket at or below which the rate may rise (bucket 1 = (0, 0.1 %)). */
-#define TC_SEEDER_RATE_UP_BUCKET 1u
-/** Multiplicative decrease, per mille of the current rate. */
+/** loss_hist bucket at or below which the rate may rise (bucket 2 = [0.1 %, 0.3 %):
+ * random loss of 0.1 % makes a node's samples wander that far above its
+ * least one). */
+#define TC_SEEDER_RATE_UP_BUCKET 2u
+/** Multiplicative decrease, per mille of the current rate ... */
 #define TC_SEEDER_RATE_DOWN_PERMILLE 150u
+/** ... and when the percentile is in this bucket or above (5 = 3 %) ... */
+#define TC_SEEDER_RATE_STEEP_BUCKET 5u
+/** ... this much (the rate is far too high), per mille. */
+#define TC_SEEDER_RATE_STEEP_PERMILLE 300u
+/** While the rate is being cut for loss, and this many rate intervals after,
+ * BEHIND requests are congestion, not stragglers: ignored (the node asks
+ * again if it stays behind), intervals. */
+#define TC_SEEDER_RATE_CONGESTED_INTERVALS 3u
 /** Additive increase, per mille of rate_max_bps. */
-#define TC_SEEDER_RATE_STEP_PERMILLE 25u
+#define TC_SEEDER_RATE_STEP_PERMILLE 50u
 /** Starting rate of --rate auto when rate_bps is 0, per mille of rate_max_bps. */
 #define TC_SEEDER_RATE_START_PERMILLE 800u
 /** A backlog (bytes waiting for a disk at one node) above this holds the rate, bytes. */

@@ -33,6 +33,9 @@
 #define TC_SIMRUN_NODE_PORT 7001u
 /** Default multicast pace as a fraction of the link rate. */
 #define TC_SIMRUN_RATE_FRACTION_DEFAULT 0.95
+/** Largest multicast pace, a fraction of the link rate (above 1 the queues
+ * overflow: what --rate auto must find out). */
+#define TC_SIMRUN_RATE_FRACTION_MAX 2.0
 /** Seeder: start the first round this long after the first node is proven, ns. */
 #define TC_SIMRUN_START_WAIT_NS 1000000000ull
 /** Mean length of a loss burst with cfg.burst (Gilbert-Elliott bad state), packets. */

@@ -37,8 +37,9 @@
 #define TC_TREE_FANOUT_MIN 1u
 /** Largest fan-out (children per parent). */
 #define TC_TREE_FANOUT_MAX 32u
-/** Fan-out for tree-only mode (pipelined unicast forwarding), children. */
-#define TC_TREE_FANOUT_TREE_ONLY 3u
+/** Fan-out for tree-only mode (pipelined unicast forwarding), children:
+ * 2 measured faster than 3 (docs/protocol.md section 7). */
+#define TC_TREE_FANOUT_TREE_ONLY 2u
 /** Default multicast fan-out, children: chosen by simulator runs (docs/protocol.md section 7). */
 #define TC_TREE_FANOUT_DEFAULT 16u
 /** Default cap on slow (catching-up) children per parent, children. */
