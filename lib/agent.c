@@ -386,21 +386,11 @@ static uint64_t idle_ns(const struct tc_agent *a)
                         : a->cfg.limits.idle_repair_ns * TC_AGENT_IDLE_START_FACTOR;
 }
 
-/** Position of an object in the seeder's multicast order (section 6.2). */
+/** Position of an object in the seeder's multicast order (section 6.2), the
+ * same as a stream's sequence (tc_proto_pos_of()). */
 static uint64_t obj_key(uint8_t object, uint32_t index)
 {
-    switch (object) {
-    case TC_WIRE_OBJ_MANIFEST_HASHES:
-        return 0;
-    case TC_WIRE_OBJ_SIGBLOCK:
-        return 1;
-    case TC_WIRE_OBJ_MANIFEST:
-        return 2;
-    case TC_WIRE_OBJ_CHUNK_HASHES:
-        return 3 + 2 * (uint64_t)index;
-    default:
-        return 4 + 2 * (uint64_t)index;
-    }
+    return tc_proto_pos_of(object, index);
 }
 
 /** Length of segment k of o. */

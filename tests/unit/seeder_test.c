@@ -20,6 +20,7 @@
 #include "treecast/manifest.h"
 #include "treecast/proto.h"
 #include "treecast/seeder.h"
+#include "treecast/seedstate.h"
 #include "treecast/wire.h"
 
 /** Image geometry: 8 chunks of 64 KiB raw, the last one shorter. */
@@ -1668,6 +1669,822 @@ static void test_proven_mid_round(void **state)
     fx_close(&f);
 }
 
+/* ------------------------------------------------------------------ */
+/* Issue 4: liveness, REPARENT_REQ, stragglers, durable state, restart, */
+/* rate control, tree-only (docs/protocol.md sections 6.8 to 6.11)      */
+
+/** Node timeout of the liveness tests, ns. */
+#define LIVE_TIMEOUT_NS (2000 * MS)
+/** Heartbeat period the liveness tests keep, ns. */
+#define LIVE_HB_NS (250 * MS)
+
+/** Nodes from..to-1 heartbeat every LIVE_HB_NS for `steps` periods (the others stay silent). */
+static void live_steps(struct fx *f, uint32_t from, uint32_t to, uint32_t steps)
+{
+    uint32_t i, k;
+
+    for (i = 0; i < steps; i++) {
+        f->e.now += LIVE_HB_NS;
+        for (k = from; k < to; k++)
+            node_hb(f, k);
+        run_until(f, f->e.now);
+    }
+}
+
+/** Assert that the last CHILDREN list sent to node p since record `mark` names exactly want[]. */
+static void assert_children(struct fx *f, uint32_t mark, uint32_t p, const uint32_t *want,
+                            uint32_t n)
+{
+    struct tc_wire_msg m;
+    uint32_t i;
+
+    assert_true(find_msg(f, mark, TC_WIRE_CHILDREN, addr_of(p), &m) >= 0);
+    assert_int_equal(m.hdr.token, f->token[p]);
+    assert_int_equal(m.u.children.count, n);
+    for (i = 0; i < n; i++) {
+        assert_int_equal(m.u.children.children[i].node_index, want[i]);
+        assert_int_equal(m.u.children.children[i].token, f->token[want[i]]);
+        assert_int_equal(m.u.children.children[i].addr, addr_of(want[i]).addr);
+        assert_int_equal(m.u.children.children[i].port, addr_of(want[i]).port);
+    }
+}
+
+/** Assert the last REPARENT to node k since `mark` names parent p (node or seeder) at depth d. */
+static void assert_reparent(struct fx *f, uint32_t mark, uint32_t k, uint32_t p, uint32_t d)
+{
+    struct tc_wire_msg m;
+    struct tc_seeder_node_info info;
+
+    assert_true(find_msg(f, mark, TC_WIRE_REPARENT, addr_of(k), &m) >= 0);
+    assert_int_equal(m.hdr.token, f->token[k]);
+    assert_int_equal(m.u.reparent.parent_index, p);
+    assert_int_equal(m.u.reparent.depth, d);
+    if (p == TC_WIRE_INDEX_SEEDER) {
+        assert_int_equal(m.u.reparent.parent_addr, 0);
+    } else {
+        assert_int_equal(m.u.reparent.parent_addr, addr_of(p).addr);
+        assert_int_equal(m.u.reparent.parent_port, addr_of(p).port);
+    }
+    assert_int_equal(tc_seeder_node(f->s, k, &info), 0);
+    assert_int_equal(info.parent, p);
+    assert_int_equal(info.depth, d);
+}
+
+/**
+ * A node silent past node_timeout_ns is DEAD: out of the tree (the node in
+ * the last slot takes its place and adopts its children), counted in
+ * nodes_dead; heard again, it is ACTIVE and back in the tree.
+ */
+static void test_liveness_dead(void **state)
+{
+    static const uint32_t kids_of_5[2] = {2, 3}, kids_of_1[1] = {4}, kids_of_1b[2] = {0, 4};
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_wire_msg m;
+    struct fx f;
+    uint32_t mark;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100; /* no round in this test */
+    cfg.start_wait_ns = 100000 * MS;
+    cfg.limits.node_timeout_ns = LIVE_TIMEOUT_NS;
+    fx_open(&f, &cfg, &ops_dgram);
+    /* slots: 0, 1 under the seeder; 2, 3 under 0; 4, 5 under 1 */
+    fx_nodes(&f, 6);
+    assert_int_equal(tc_seeder_node(f.s, 2, &info), 0);
+    assert_int_equal(info.parent, 0);
+    /* node 0 goes silent; the others heartbeat: at the timeout it is still alive */
+    live_steps(&f, 1, 6, LIVE_TIMEOUT_NS / LIVE_HB_NS);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_dead, 0);
+    /* one heartbeat interval past it: dead */
+    mark = f.e.nrec;
+    live_steps(&f, 1, 6, 1);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_DEAD);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_dead, 1);
+    assert_non_null(strstr(f.e.lastlog, "node 0 silent"));
+    /* node 5 (the last slot) takes its place; its children follow */
+    assert_reparent(&f, mark, 5, TC_WIRE_INDEX_SEEDER, 1);
+    assert_reparent(&f, mark, 2, 5, 2);
+    assert_reparent(&f, mark, 3, 5, 2);
+    assert_children(&f, mark, 5, kids_of_5, 2);
+    assert_children(&f, mark, 1, kids_of_1, 1);
+    assert_int_equal(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(0), &m), -1);
+    /* heard again (a partition healed): ACTIVE, back into the tree as a new leaf */
+    mark = f.e.nrec;
+    f.e.now += 10 * MS;
+    node_hb(&f, 0);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
+    assert_reparent(&f, mark, 0, 1, 2);
+    assert_children(&f, mark, 1, kids_of_1b, 2);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_dead, 1);
+    /* and it is watched again: silent once more, dead once more */
+    live_steps(&f, 1, 6, LIVE_TIMEOUT_NS / LIVE_HB_NS + 1);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_DEAD);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_dead, 2);
+    fx_close(&f);
+}
+
+/** Node k asks for another parent, naming `parent`, for `reason`. */
+static void node_reparent_req(struct fx *f, uint32_t k, uint32_t parent, uint16_t reason)
+{
+    struct tc_wire_msg m;
+
+    node_hdr(f, &m, k, TC_WIRE_REPARENT_REQ);
+    m.u.reparent_req.parent_index = parent;
+    m.u.reparent_req.reason = reason;
+    m.u.reparent_req.silence_ms = 1200;
+    m.u.reparent_req.chunks_done = 1;
+    deliver(f, &m, addr_of(k));
+}
+
+/**
+ * REPARENT_REQ(SILENT): a parent the seeder has not heard for more than
+ * node_timeout / 2 is declared dead at once; one it heard recently stays,
+ * and only the asking child moves. A request naming a parent the node no
+ * longer has gets its current REPARENT again.
+ */
+static void test_reparent_req_silent(void **state)
+{
+    static const uint32_t kids_of_5[2] = {2, 3};
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_wire_msg m, m2;
+    struct fx f;
+    uint32_t mark, p, kids[8], n, i;
+    int found;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    cfg.limits.node_timeout_ns = LIVE_TIMEOUT_NS;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 6);
+    /* node 0 silent for 1.25 s (> 2 s / 2), but not yet past the node timeout */
+    live_steps(&f, 1, 6, 5);
+    mark = f.e.nrec;
+    node_reparent_req(&f, 2, 0, TC_WIRE_REPARENT_SILENT);
+    assert_int_equal(tc_seeder_stats(f.s)->reparent_reqs, 1);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_DEAD);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_dead, 1);
+    assert_reparent(&f, mark, 2, 5, 2);
+    assert_children(&f, mark, 5, kids_of_5, 2);
+    /* naming the old parent again: the current REPARENT, same generation */
+    found = find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(2), &m);
+    assert_true(found >= 0);
+    mark = f.e.nrec;
+    f.e.now += MS;
+    node_reparent_req(&f, 2, 0, TC_WIRE_REPARENT_SILENT);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_REPARENT), 1);
+    assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(2), &m2) >= 0);
+    assert_int_equal(m2.u.reparent.generation, m.u.reparent.generation);
+    assert_int_equal(m2.u.reparent.parent_index, 5);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_dead, 1);
+    fx_close(&f);
+
+    /* the seeder heard the parent recently: the parent stays, the child moves */
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 6);
+    live_steps(&f, 0, 6, 5);
+    mark = f.e.nrec;
+    node_reparent_req(&f, 2, 0, TC_WIRE_REPARENT_SILENT);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_dead, 0);
+    assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(2), &m) >= 0);
+    p = m.u.reparent.parent_index;
+    assert_true(p != 0 && p != TC_WIRE_INDEX_SEEDER && p < 6);
+    assert_int_equal(m.u.reparent.depth, 2);
+    assert_int_equal(m.u.reparent.parent_addr, addr_of(p).addr);
+    assert_int_equal(tc_seeder_node(f.s, 2, &info), 0);
+    assert_int_equal(info.parent, p);
+    /* the new parent's list names it, the old one's does not */
+    n = children_of(&f, p, kids);
+    assert_true(n != UINT32_MAX);
+    for (i = 0; i < n && kids[i] != 2; i++)
+        ;
+    assert_true(i < n);
+    n = children_of(&f, 0, kids);
+    assert_true(n != UINT32_MAX);
+    for (i = 0; i < n; i++)
+        assert_true(kids[i] != 2);
+    /* a request naming a parent it does not have: its current REPARENT again */
+    mark = f.e.nrec;
+    f.e.now += MS;
+    node_reparent_req(&f, 2, 0, TC_WIRE_REPARENT_SILENT);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_REPARENT), 1);
+    assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(2), &m2) >= 0);
+    assert_int_equal(m2.u.reparent.parent_index, p);
+    assert_int_equal(m2.u.reparent.generation, m.u.reparent.generation);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
+    fx_close(&f);
+}
+
+/**
+ * REPARENT_REQ(BEHIND): the node becomes a slow leaf (a straggler), gets a
+ * REPARENT with the LEAF flag, and its parent's CHILDREN entry for it says
+ * STREAM; a second BEHIND changes nothing.
+ */
+static void test_reparent_req_behind(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_wire_msg m;
+    struct fx f;
+    uint32_t mark, p, i, seen = 0;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    fx_open(&f, &cfg, &ops_dgram);
+    fx_nodes(&f, 4); /* 0, 1 under the seeder; 2, 3 under 0 */
+    assert_int_equal(tc_seeder_node(f.s, 3, &info), 0);
+    assert_int_equal(info.slow, 0);
+    mark = f.e.nrec;
+    node_reparent_req(&f, 3, 0, TC_WIRE_REPARENT_BEHIND);
+    assert_int_equal(tc_seeder_node(f.s, 3, &info), 0);
+    assert_int_equal(info.slow, 1);
+    assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
+    assert_int_equal(tc_seeder_stats(f.s)->stragglers, 1);
+    p = info.parent;
+    assert_true(p < 4 && p != 3); /* a leaf under a node (the seeder has no room) */
+    assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(3), &m) >= 0);
+    assert_int_equal(m.hdr.flags, TC_WIRE_REPARENT_F_LEAF);
+    assert_int_equal(m.hdr.token, f.token[3]);
+    assert_int_equal(m.u.reparent.parent_index, p);
+    assert_int_equal(m.u.reparent.parent_addr, addr_of(p).addr);
+    assert_int_equal(m.u.reparent.parent_port, addr_of(p).port);
+    assert_int_equal(m.u.reparent.depth, info.depth);
+    /* the parent's list flags it STREAM, and nobody else */
+    assert_true(find_msg(&f, mark, TC_WIRE_CHILDREN, addr_of(p), &m) >= 0);
+    for (i = 0; i < m.u.children.count; i++) {
+        const struct tc_wire_child *c = &m.u.children.children[i];
+
+        if (c->node_index == 3) {
+            seen = 1;
+            assert_int_equal(c->flags, TC_WIRE_CHILD_F_STREAM);
+            assert_int_equal(c->token, f.token[3]);
+        } else {
+            assert_int_equal(c->flags, 0);
+        }
+    }
+    assert_int_equal(seen, 1);
+    /* the old parent 0 no longer lists it (unless it is still the parent) */
+    if (p != 0) {
+        uint32_t kids[8], n = children_of(&f, 0, kids);
+
+        for (i = 0; i < n && n != UINT32_MAX; i++)
+            assert_true(kids[i] != 3);
+    }
+    /* its refresh REPARENTs keep the LEAF flag */
+    mark = f.e.nrec;
+    node_hb(&f, 3);
+    assert_true(find_msg(&f, mark, TC_WIRE_REPARENT, addr_of(3), &m) >= 0);
+    assert_int_equal(m.hdr.flags, TC_WIRE_REPARENT_F_LEAF);
+    /* a second BEHIND: nothing changes, nothing is sent */
+    mark = f.e.nrec;
+    f.e.now += MS;
+    node_reparent_req(&f, 3, p, TC_WIRE_REPARENT_BEHIND);
+    assert_int_equal(f.e.nrec, mark);
+    assert_int_equal(tc_seeder_stats(f.s)->stragglers, 1);
+    assert_int_equal(tc_seeder_node(f.s, 3, &info), 0);
+    assert_int_equal(info.parent, p);
+    assert_int_equal(info.slow, 1);
+    fx_close(&f);
+}
+
+/** What the persist op was handed: the last state and its cookie. */
+static struct {
+    uint8_t buf[TC_SEEDSTATE_LEN(64)]; /**< last state */
+    size_t len;                        /**< its length */
+    uint64_t cookie;                   /**< its cookie */
+    uint32_t calls;                    /**< persist calls */
+} pst;
+
+/** persist: record, complete later (the test calls tc_seeder_on_persisted). */
+static int op_persist(void *ctx, const uint8_t *state, size_t len, uint64_t cookie)
+{
+    (void)ctx;
+    assert_true(len <= sizeof(pst.buf));
+    memcpy(pst.buf, state, len);
+    pst.len = len;
+    pst.cookie = cookie;
+    pst.calls++;
+    return 0;
+}
+
+static const struct tc_seeder_ops ops_persist = {
+    .send = op_send,
+    .chunk_bytes = op_chunk_bytes,
+    .random = op_random,
+    .log = op_log,
+    .persist = op_persist,
+};
+
+/** Complete every pending persist successfully (each may start the next). */
+static void persist_drain(struct fx *f)
+{
+    uint32_t calls = 0;
+
+    while (pst.calls != calls) {
+        calls = pst.calls;
+        assert_int_equal(tc_seeder_on_persisted(f->s, f->e.now, pst.cookie, 0), 0);
+    }
+}
+
+/**
+ * With a persist op, DONE is acknowledged only once a state that holds it
+ * is durable; a failed persist acknowledges nothing and is tried again; the
+ * state decodes and holds the node as DONE with its MAC and token.
+ */
+static void test_persist_done(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seedstate st;
+    struct tc_seedstate_node nodes[8];
+    struct tc_err err = {0};
+    struct tc_wire_msg m;
+    struct fx f;
+    uint64_t cookie;
+    uint32_t mark, calls;
+
+    (void)state;
+    memset(&pst, 0, sizeof(pst));
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    fx_open(&f, &cfg, &ops_persist);
+    fx_nodes(&f, 2);
+    assert_true(pst.calls >= 1);
+    persist_drain(&f);
+    /* DONE: a persist of a state holding it starts; no DONE_ACK yet */
+    calls = pst.calls;
+    mark = f.e.nrec;
+    node_done(&f, 0);
+    assert_int_equal(pst.calls, calls + 1);
+    assert_int_equal(tc_seeder_stats(f.s)->persists, pst.calls);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 0);
+    cookie = pst.cookie;
+    /* the state handed over decodes, node 0 DONE with its MAC and token */
+    assert_int_equal(tc_seedstate_decode(pst.buf, pst.len, &st, nodes, 8, &err), 0);
+    assert_int_equal(st.session_id, tc_seeder_session_id(f.s));
+    assert_int_equal(st.epoch, 1);
+    assert_memory_equal(st.image_digest, img.m->image_digest, TC_SHA256_LEN);
+    assert_int_equal(st.nnodes, 2);
+    assert_int_equal(nodes[0].index, 0);
+    assert_int_equal(nodes[0].state, TC_SEEDSTATE_DONE);
+    assert_int_equal(nodes[0].mac[0], 0x02);
+    assert_int_equal(nodes[0].mac[5], 1);
+    assert_int_equal(nodes[0].token, f.token[0]);
+    assert_int_equal(nodes[0].addr, addr_of(0).addr);
+    assert_int_equal(nodes[0].port, addr_of(0).port);
+    assert_int_equal(nodes[1].index, 1);
+    assert_int_equal(nodes[1].state, TC_SEEDSTATE_ACTIVE);
+    assert_int_equal(nodes[1].token, f.token[1]);
+    /* the DONE again while the persist is in flight: still no ack */
+    node_done(&f, 0);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 0);
+    /* the persist failed: no ack, a new persist is tried at once */
+    assert_int_equal(tc_seeder_on_persisted(f.s, f.e.now, cookie, -EIO), 0);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 0);
+    assert_int_equal(pst.calls, calls + 2);
+    assert_true(pst.cookie != cookie);
+    assert_int_equal(tc_seedstate_decode(pst.buf, pst.len, &st, nodes, 8, &err), 0);
+    assert_int_equal(nodes[0].state, TC_SEEDSTATE_DONE);
+    /* a stale or unknown cookie completes nothing */
+    assert_int_equal(tc_seeder_on_persisted(f.s, f.e.now, cookie, 0), 0);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 0);
+    /* durable: DONE_ACK with the image digest, once */
+    assert_int_equal(tc_seeder_on_persisted(f.s, f.e.now, pst.cookie, 0), 0);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 1);
+    assert_true(find_msg(&f, mark, TC_WIRE_DONE_ACK, addr_of(0), &m) >= 0);
+    assert_int_equal(m.hdr.token, f.token[0]);
+    assert_memory_equal(m.u.done_ack.image_digest, img.m->image_digest, TC_SHA256_LEN);
+    /* a retransmitted DONE after that: acknowledged again at once */
+    mark = f.e.nrec;
+    node_done(&f, 0);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 1);
+    fx_close(&f);
+}
+
+/** MAC of restored node k (as join_msg gives it). */
+static void mac_of(uint32_t k, uint8_t mac[6])
+{
+    memset(mac, 0, 6);
+    mac[0] = 0x02;
+    mac[4] = (uint8_t)((k + 1) >> 8);
+    mac[5] = (uint8_t)(k + 1);
+}
+
+/** Session id, epoch and tokens of the restored state. */
+#define RS_SESSION 0x0123456789abcdefull
+#define RS_EPOCH 3u
+#define RS_TOKEN(k) (0x7100000000000000ull + 0x1111ull * ((k) + 1))
+
+/** Encode a state: nodes 0, 1 ACTIVE, node 2 DONE, for image digest `digest`. */
+static long restore_state_build(uint8_t *buf, size_t cap, const uint8_t *digest)
+{
+    struct tc_seedstate st;
+    struct tc_seedstate_node nodes[3];
+    uint32_t k;
+
+    memset(&st, 0, sizeof(st));
+    st.session_id = RS_SESSION;
+    st.epoch = RS_EPOCH;
+    memcpy(st.image_digest, digest, TC_SHA256_LEN);
+    st.nnodes = 3;
+    st.nodes = nodes;
+    for (k = 0; k < 3; k++) {
+        memset(&nodes[k], 0, sizeof(nodes[k]));
+        nodes[k].index = k;
+        mac_of(k, nodes[k].mac);
+        nodes[k].state = k == 2 ? TC_SEEDSTATE_DONE : TC_SEEDSTATE_ACTIVE;
+        nodes[k].token = RS_TOKEN(k);
+        nodes[k].addr = addr_of(k).addr;
+        nodes[k].port = addr_of(k).port;
+    }
+    return tc_seedstate_encode(&st, buf, cap);
+}
+
+/**
+ * A restored seeder keeps the session (same id, epoch + 1), announces the
+ * new epoch to the group and to every restored node, welcomes their
+ * re-JOINs under their old index and token, answers an old-epoch message
+ * with an EPOCH, and refuses a state saved for another image.
+ */
+static void test_restore(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
+    struct tc_seeder *s = NULL;
+    struct tc_err err = {0};
+    struct tc_wire_msg m, j;
+    struct fx f;
+    uint8_t buf[TC_SEEDSTATE_LEN(3)], other[TC_SHA256_LEN];
+    uint32_t mark, k, i, group = 0, per_node[3] = {0};
+    long len;
+
+    (void)state;
+    len = restore_state_build(buf, sizeof(buf), img.m->image_digest);
+    assert_int_equal(len, TC_SEEDSTATE_LEN(3));
+    cfg_default(&cfg);
+    cfg.min_nodes = 100;
+    cfg.start_wait_ns = 100000 * MS;
+    cfg.restore = buf;
+    cfg.restore_len = (size_t)len;
+    fx_open(&f, &cfg, &ops_dgram);
+    assert_int_equal(tc_seeder_session_id(f.s), RS_SESSION);
+    assert_int_equal(tc_seeder_epoch(f.s), RS_EPOCH + 1);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes, 3);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_done, 1);
+    for (k = 0; k < 3; k++)
+        assert_int_equal(tc_seeder_node(f.s, k, &info), 0);
+    assert_int_equal(f.e.nrec, 0);
+    /* the first timer: EPOCH to the group (token 0) and to each node (its token) */
+    assert_true(tc_seeder_next_deadline(f.s) <= f.e.now);
+    assert_int_equal(tc_seeder_on_timer(f.s, f.e.now), 0);
+    for (i = 0; i < f.e.nrec; i++) {
+        const struct rec *r = &f.e.rec[i];
+
+        rec_decode(&f, i, &m);
+        if (m.hdr.type != TC_WIRE_EPOCH)
+            continue;
+        assert_int_equal(m.hdr.session_id, RS_SESSION);
+        assert_int_equal(m.hdr.epoch, RS_EPOCH + 1);
+        assert_int_equal(m.u.epoch.prev_epoch, RS_EPOCH);
+        assert_int_equal(m.u.epoch.rejoin_spread_ms, cfg.limits.rejoin_spread_ms);
+        if (r->to.addr == GROUP_ADDR && r->to.port == GROUP_PORT) {
+            assert_int_equal(m.hdr.token, 0);
+            group++;
+            continue;
+        }
+        for (k = 0; k < 3; k++)
+            if (r->to.addr == addr_of(k).addr && r->to.port == addr_of(k).port)
+                break;
+        assert_true(k < 3);
+        assert_int_equal(m.hdr.token, RS_TOKEN(k));
+        per_node[k]++;
+    }
+    assert_int_equal(group, TC_SEEDER_EPOCH_COPIES);
+    for (k = 0; k < 3; k++)
+        assert_int_equal(per_node[k], TC_SEEDER_EPOCH_COPIES);
+    assert_int_equal(tc_seeder_stats(f.s)->epochs_sent, 4 * TC_SEEDER_EPOCH_COPIES);
+    /* a re-JOIN of node 0 (its MAC, its token, the old epoch): the same index and token */
+    f.e.now += 100 * MS;
+    mark = f.e.nrec;
+    join_msg(&j, 0);
+    j.hdr.session_id = RS_SESSION;
+    j.hdr.epoch = RS_EPOCH;
+    j.hdr.token = RS_TOKEN(0);
+    j.u.join.nruns = 1;
+    j.u.join.runs[0].first = 1;
+    j.u.join.runs[0].count = 2;
+    deliver(&f, &j, addr_of(0));
+    assert_true(find_msg(&f, mark, TC_WIRE_WELCOME, addr_of(0), &m) >= 0);
+    assert_int_equal(m.u.welcome.node_index, 0);
+    assert_int_equal(m.hdr.token, RS_TOKEN(0));
+    assert_int_equal(m.hdr.session_id, RS_SESSION);
+    assert_int_equal(m.hdr.epoch, RS_EPOCH + 1);
+    assert_int_equal(m.u.welcome.nonce, j.u.join.nonce);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes, 3);
+    /* its proof in the new epoch: ACTIVE, in the tree */
+    for (k = 0; k < 3; k++) {
+        f.token[k] = RS_TOKEN(k);
+        f.index[k] = k;
+    }
+    node_hb(&f, 0);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
+    /* the DONE node re-joins and comes back DONE */
+    join_msg(&j, 2);
+    j.hdr.session_id = RS_SESSION;
+    j.hdr.epoch = RS_EPOCH;
+    j.hdr.token = RS_TOKEN(2);
+    deliver(&f, &j, addr_of(2));
+    node_hb(&f, 2);
+    assert_int_equal(tc_seeder_node(f.s, 2, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_DONE);
+    /* node 1 missed the EPOCH and talks in the old epoch: an EPOCH back, once per
+     * heartbeat interval, and the message itself is dropped */
+    f.e.now += (uint64_t)cfg.limits.heartbeat_ms * MS;
+    mark = f.e.nrec;
+    node_hdr(&f, &m, 1, TC_WIRE_HEARTBEAT);
+    m.hdr.epoch = RS_EPOCH;
+    m.u.heartbeat.seq = 1;
+    m.u.heartbeat.state = TC_WIRE_STATE_RECEIVING;
+    deliver(&f, &m, addr_of(1));
+    assert_int_equal(count_type(&f, mark, TC_WIRE_EPOCH), 1);
+    assert_true(find_msg(&f, mark, TC_WIRE_EPOCH, addr_of(1), &j) >= 0);
+    assert_int_equal(j.hdr.token, RS_TOKEN(1));
+    assert_int_equal(j.hdr.epoch, RS_EPOCH + 1);
+    assert_int_equal(j.u.epoch.prev_epoch, RS_EPOCH);
+    assert_int_equal(tc_seeder_node(f.s, 1, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_WELCOMED);
+    m.u.heartbeat.seq = 2;
+    deliver(&f, &m, addr_of(1));
+    assert_int_equal(count_type(&f, mark, TC_WIRE_EPOCH), 1);
+    /* ... but not to another address, nor with another token */
+    f.e.now += (uint64_t)cfg.limits.heartbeat_ms * MS;
+    mark = f.e.nrec;
+    deliver(&f, &m, addr_of(5));
+    m.hdr.token ^= 1;
+    deliver(&f, &m, addr_of(1));
+    assert_int_equal(count_type(&f, mark, TC_WIRE_EPOCH), 0);
+    fx_close(&f);
+
+    /* a state saved for another image is refused, naming the image */
+    memcpy(other, img.m->image_digest, TC_SHA256_LEN);
+    other[0] ^= 0xff;
+    len = restore_state_build(buf, sizeof(buf), other);
+    assert_true(len > 0);
+    cfg.restore_len = (size_t)len;
+    assert_int_equal(tc_seeder_new(&s, &cfg, &ops_dgram, &f.e, 1000, &err), -EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "demo"));
+    assert_non_null(strstr(err.msg, "image"));
+    /* and so is a torn one */
+    len = restore_state_build(buf, sizeof(buf), img.m->image_digest);
+    cfg.restore_len = (size_t)len - 1;
+    tc_err_clear(&err);
+    assert_true(tc_seeder_new(&s, &cfg, &ops_dgram, &f.e, 1000, &err) < 0);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "state"));
+}
+
+/** Node k reports its subtree's multicast loss: n_lo nodes in bucket 0, n_hi in bucket hi. */
+static void node_loss_report(struct fx *f, uint32_t k, uint32_t seq, uint16_t n_lo, uint16_t n_hi,
+                             uint32_t hi, uint32_t backlog)
+{
+    struct tc_wire_msg m;
+
+    node_hdr(f, &m, k, TC_WIRE_REPORT);
+    m.u.report.seq = seq;
+    m.u.report.subtree_nodes = (uint16_t)(n_lo + n_hi);
+    m.u.report.backlog_max = backlog;
+    m.u.report.loss_hist[0] = n_lo;
+    m.u.report.loss_hist[hi] = (uint16_t)(m.u.report.loss_hist[hi] + n_hi);
+    deliver(f, &m, addr_of(k));
+}
+
+/** Run to the next rate decision (at most one decision interval away) and a little beyond. */
+static void rate_step(struct fx *f, const struct tc_seeder_cfg *cfg)
+{
+    run_until(f, f->e.now + TC_SEEDER_RATE_INTERVAL_REPORTS * cfg->limits.report_ms * MS + MS);
+}
+
+/**
+ * --rate auto: starts at 80 % of the maximum; the 90th percentile of the
+ * direct children's loss histograms in bucket 5 drops it by 15 %, all in
+ * bucket 0 raises it by 2.5 % of the maximum (never above it), a disk
+ * backlog holds it; decisions only while a round runs.
+ */
+static void test_rate_auto(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct fx f;
+    uint64_t r, blocks;
+    const uint64_t max = 500000;
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.rate_auto = 1;
+    cfg.rate_bps = 0;
+    cfg.rate_max_bps = max; /* slow enough that one round spans several decisions */
+    fx_open(&f, &cfg, &ops_dgram);
+    r = max * TC_SEEDER_RATE_START_PERMILLE / 1000;
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    fx_nodes(&f, 3); /* 0, 1 direct children; 2 under 0 */
+    run_until(&f, f.e.now + 10 * MS);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 0);
+    /* 9 of 10 nodes in bucket 5 (>= 3 % excess loss): -15 % */
+    node_loss_report(&f, 0, 1, 1, 1, 5, 0);
+    node_loss_report(&f, 1, 1, 0, 8, 5, 0);
+    rate_step(&f, &cfg);
+    r -= r * TC_SEEDER_RATE_DOWN_PERMILLE / 1000;
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, 340000);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_min_seen_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 1);
+    /* everyone in bucket 0: + 2.5 % of the maximum */
+    node_loss_report(&f, 0, 2, 2, 0, 5, 0);
+    node_loss_report(&f, 1, 2, 1, 0, 5, 0);
+    rate_step(&f, &cfg);
+    r += max * TC_SEEDER_RATE_STEP_PERMILLE / 1000;
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, 352500);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 2);
+    /* no loss, but a disk backlog above the limit somewhere: held */
+    node_loss_report(&f, 0, 3, 2, 0, 5, (uint32_t)TC_SEEDER_RATE_BACKLOG_BYTES + 1);
+    node_loss_report(&f, 1, 3, 1, 0, 5, 0);
+    rate_step(&f, &cfg);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 2);
+    /* that was all during the first round: it is still sending */
+    blocks = tc_seeder_stats(f.s)->mcast_blocks;
+    run_until(&f, f.e.now + 100 * MS);
+    assert_true(tc_seeder_stats(f.s)->mcast_blocks > blocks);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
+    /* the round ends; no decision without one, whatever the reports say */
+    run_until(&f, f.e.now + 60000 * MS);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
+    node_loss_report(&f, 0, 4, 0, 2, 7, 0);
+    node_loss_report(&f, 1, 4, 0, 1, 7, 0);
+    f.e.now += 1000 * MS;
+    assert_int_equal(tc_seeder_on_timer(f.s, f.e.now), 0);
+    f.e.now += 1000 * MS;
+    assert_int_equal(tc_seeder_on_timer(f.s, f.e.now), 0);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 2);
+    fx_close(&f);
+
+    /* never above the maximum */
+    cfg.rate_bps = max - 10000;
+    fx_open(&f, &cfg, &ops_dgram);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, max - 10000);
+    fx_nodes(&f, 3);
+    run_until(&f, f.e.now + 10 * MS);
+    node_loss_report(&f, 0, 1, 2, 0, 5, 0);
+    node_loss_report(&f, 1, 1, 1, 0, 5, 0);
+    rate_step(&f, &cfg);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, max);
+    node_loss_report(&f, 0, 2, 2, 0, 5, 0);
+    node_loss_report(&f, 1, 2, 1, 0, 5, 0);
+    rate_step(&f, &cfg);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, max);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 1);
+    fx_close(&f);
+}
+
+/** Node k acknowledges (object, index) up to cum_offset. */
+static void node_ack(struct fx *f, uint32_t k, uint8_t object, uint32_t index, uint32_t cum)
+{
+    struct tc_wire_msg m;
+
+    node_hdr(f, &m, k, TC_WIRE_ACK);
+    m.u.ack.object = object;
+    m.u.ack.index = index;
+    m.u.ack.cum_offset = cum;
+    m.u.ack.window = TC_WIRE_WINDOW_MAX;
+    deliver(f, &m, addr_of(k));
+}
+
+/**
+ * Tree-only: WELCOME says TREE_ONLY with no group; no multicast DATA at
+ * all; the seeder's direct children get the manifest objects as a unicast
+ * stream in sequence order; their ACKs are accepted, an ACK from a node
+ * the seeder does not stream to is forged.
+ */
+static void test_tree_only(void **state)
+{
+    struct tc_seeder_cfg cfg;
+    struct tc_wire_msg m, w;
+    struct blk b;
+    struct fx f;
+    uint32_t i, k, mark, first[2], n0, n0b, lastpos[2] = {0, 0};
+    uint64_t forged;
+    int saw[2] = {0, 0};
+
+    (void)state;
+    cfg_default(&cfg);
+    cfg.tree_only = 1;
+    cfg.group.addr = 0;
+    cfg.group.port = 0;
+    fx_open(&f, &cfg, &ops_dgram);
+    join_msg(&m, 0);
+    deliver(&f, &m, addr_of(0));
+    assert_true(find_msg(&f, 0, TC_WIRE_WELCOME, addr_of(0), &w) >= 0);
+    assert_int_equal(w.hdr.flags, TC_WIRE_WELCOME_F_TREE_ONLY);
+    assert_int_equal(w.u.welcome.group_addr, 0);
+    assert_int_equal(w.u.welcome.group_port, 0);
+    f.token[0] = w.hdr.token;
+    f.index[0] = w.u.welcome.node_index;
+    node_hb(&f, 0);
+    node_join(&f, 1);
+    node_hb(&f, 1);
+    node_join(&f, 2);
+    node_hb(&f, 2); /* under node 0 */
+    run_until(&f, f.e.now + 50 * MS);
+    /* every DATA is unicast to a direct child, in sequence order from position 0 */
+    first[0] = first[1] = UINT32_MAX;
+    for (i = 0; i < f.e.nrec; i++) {
+        uint32_t pos;
+        const uint8_t *eb;
+        uint32_t elen;
+        uint8_t *owned;
+
+        if (!rec_block(&f, i, &b, &m))
+            continue;
+        assert_true(b.unicast);
+        for (k = 0; k < 2; k++)
+            if (b.to.addr == addr_of(k).addr && b.to.port == addr_of(k).port)
+                break;
+        assert_true(k < 2); /* never the group, never node 2 */
+        assert_int_equal(b.token, f.token[k]);
+        pos = tc_proto_pos_of(b.object, b.index);
+        assert_true(pos >= lastpos[k]);
+        lastpos[k] = pos;
+        if (first[k] == UINT32_MAX)
+            first[k] = i;
+        expected_obj(b.object, b.index, &eb, &elen, &owned);
+        assert_true(b.offset + b.len <= elen);
+        assert_memory_equal(b.payload, eb + b.offset, b.len);
+        free(owned);
+        saw[k] = 1;
+    }
+    assert_int_equal(saw[0], 1);
+    assert_int_equal(saw[1], 1);
+    for (k = 0; k < 2; k++) {
+        assert_true(rec_block(&f, first[k], &b, &m));
+        assert_int_equal(b.object, TC_WIRE_OBJ_MANIFEST_HASHES);
+        assert_int_equal(b.offset, 0);
+    }
+    assert_int_equal(tc_seeder_stats(f.s)->mcast_blocks, 0);
+    assert_true(tc_seeder_stats(f.s)->stream_bytes > 0);
+    /* node 0 acknowledges the manifest objects: accepted, and the stream goes on */
+    forged = tc_seeder_stats(f.s)->rx_forged;
+    n0 = 0;
+    for (i = 0; i < f.e.nrec; i++)
+        if (rec_block(&f, i, &b, &m) && b.to.addr == addr_of(0).addr)
+            n0++;
+    mark = f.e.nrec;
+    node_ack(&f, 0, TC_WIRE_OBJ_MANIFEST_HASHES, 0,
+             tc_proto_nsegs(img.m->len, SEG) * TC_WIRE_SEG_HASH_LEN);
+    node_ack(&f, 0, TC_WIRE_OBJ_SIGBLOCK, 0, sizeof(img.sig));
+    node_ack(&f, 0, TC_WIRE_OBJ_MANIFEST, 0, (uint32_t)img.m->len);
+    assert_int_equal(tc_seeder_stats(f.s)->rx_forged, forged);
+    run_until(&f, f.e.now + MS);
+    n0b = 0;
+    for (i = mark; i < f.e.nrec; i++) {
+        if (!rec_block(&f, i, &b, &m) || b.to.addr != addr_of(0).addr)
+            continue;
+        n0b++;
+        assert_true(tc_proto_pos_of(b.object, b.index) >= TC_PROTO_POS_CHUNKS);
+    }
+    assert_true(n0 > 0);
+    assert_true(n0b > 0);
+    /* an ACK from node 2 (node 0 streams to it, not the seeder): forged */
+    node_ack(&f, 2, TC_WIRE_OBJ_MANIFEST_HASHES, 0, 16);
+    assert_int_equal(tc_seeder_stats(f.s)->rx_forged, forged + 1);
+    /* a long run: still never a multicast block, no round */
+    run_until(&f, f.e.now + 3000 * MS);
+    for (i = 0; i < f.e.nrec; i++)
+        if (rec_block(&f, i, &b, &m))
+            assert_true(b.unicast && b.to.addr != GROUP_ADDR && b.to.addr != addr_of(2).addr);
+    assert_int_equal(tc_seeder_stats(f.s)->mcast_blocks, 0);
+    assert_int_equal(tc_seeder_stats(f.s)->rounds, 0);
+    fx_close(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1690,6 +2507,13 @@ int main(void)
         cmocka_unit_test(test_broken_image),
         cmocka_unit_test(test_restart_leaves_tree),
         cmocka_unit_test(test_proven_mid_round),
+        cmocka_unit_test(test_liveness_dead),
+        cmocka_unit_test(test_reparent_req_silent),
+        cmocka_unit_test(test_reparent_req_behind),
+        cmocka_unit_test(test_persist_done),
+        cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_rate_auto),
+        cmocka_unit_test(test_tree_only),
     };
 
     return cmocka_run_group_tests(tests, image_setup, image_teardown);
