@@ -150,6 +150,7 @@ static void op_log(void *ctx, int level, const char *msg)
     struct env *e = ctx;
 
     (void)level;
+    if (strstr(msg, "rate")) fprintf(stderr, "DBG %llu %s\n", (unsigned long long)e->now, msg);
     snprintf(e->lastlog, sizeof(e->lastlog), "%s", msg);
     e->nlogs++;
 }

@@ -736,6 +736,31 @@ static void test_rack_partition(void **state)
     tc_simrun_result_free(&r);
 }
 
+/** --rate auto with a maximum above the link (1.2 x): the seeder finds a
+ * rate below the link from the nodes' loss reports and everyone finishes
+ * byte-exact within 1.5 x the floor. (At a fixed 1.2 x every downlink queue
+ * and the seeder's own overflow: a quarter of the agents lose the seeder
+ * and fail; `treecast sim ... --rate-fraction 1.2` shows it.) */
+static void test_rate_auto(void **state)
+{
+    struct tc_simrun_cfg c;
+    struct tc_simrun_result r;
+
+    (void)state;
+    tc_simrun_cfg_default(&c);
+    c.seed = 415;
+    c.nodes = SIMRUN_FAULT_NODES;
+    c.image_size = 512ull * 1024 * 1024;
+    c.loss = 0.001;
+    c.rate_fraction = 1.2;
+    c.rate_auto = 1;
+    run_ok(&c, &r, "rate auto, at most 1.2 x link");
+    assert_true(r.seeder.rate_changes > 0);
+    assert_true(r.seeder.rate_min_seen_bps < c.link_bps);
+    assert_true(r.ratio < 1.5);
+    tc_simrun_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_seeder_restart),
         cmocka_unit_test(test_tree_only),
         cmocka_unit_test(test_rack_partition),
+        cmocka_unit_test(test_rate_auto),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
