@@ -1133,7 +1133,10 @@ static void release_pending(struct tc_seeder *s, uint64_t now)
     while (s->nrel > 0) {
         x = s->rel_stack[--s->nrel];
         nd = &s->nodes[x];
-        if (nd->state != TC_SEEDER_NODE_DONE || tc_tree_children(s->tree, x, NULL, 0) != 0)
+        /* not before its DONE_ACK (its DONE durable): an agent takes RELEASE
+         * only once acknowledged */
+        if (nd->state != TC_SEEDER_NODE_DONE || tc_tree_children(s->tree, x, NULL, 0) != 0 ||
+            !nd->done_acked)
             continue;
         nd->state = TC_SEEDER_NODE_RELEASED;
         s->ndone--;
@@ -2362,6 +2365,7 @@ static int restore_state(struct tc_seeder *s, uint64_t now, struct tc_err *err)
             s->restored_active++;
         if (r->state == TC_SEEDSTATE_DONE) {
             nd->done_snap = 1; /* durable: it is in the state we read */
+            nd->done_acked = 1; /* acknowledged before the restart */
             s->st.nodes_done++;
         }
     }
@@ -2860,8 +2864,12 @@ int tc_seeder_on_persisted(struct tc_seeder *s, uint64_t now, uint64_t cookie, i
             if (nd->state == TC_SEEDER_NODE_DONE && !nd->done_acked && done_durable(s, nd)) {
                 send_done_ack(s, n);
                 nd->done_acked = 1;
+                rel_push(s, n);
+                if (s->nrel == RELEASE_STACK_MAX)
+                    release_pending(s, now);
             }
         }
+        release_pending(s, now);
     }
     persist_maybe(s);
     flush(s);

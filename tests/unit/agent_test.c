@@ -1527,6 +1527,520 @@ static void test_report(void **state)
     tc_agent_free(a);
 }
 
+/* ---- issue 4: liveness, reparent, seeder restart, stragglers, streams --------------- */
+
+/** Nanoseconds per millisecond. */
+#define MS_NS 1000000ull
+
+/** Run every timer due up to `until` (completing disk I/O as it comes); returns `until`. */
+static uint64_t run_timers(struct tc_agent *a, uint64_t now, uint64_t until)
+{
+    uint64_t d;
+    uint32_t guard = 0;
+
+    for (;;) {
+        d = tc_agent_next_deadline(a);
+        if (d == TC_PROTO_NEVER || d > until)
+            break;
+        now = d > now ? d : now;
+        if (tc_agent_on_timer(a, now) < 0)
+            break;
+        complete_io(a, now);
+        assert_true(++guard < 100000);
+    }
+    return until;
+}
+
+/** The seeder's address as dotted text (error messages name it). */
+#define SEEDER_TEXT "10.0.0.1:7000"
+
+/**
+ * Nothing from the seeder for seeder_timeout_ns before DONE_ACK: FAILED
+ * with a message naming the seeder, never RELEASED; a word from the
+ * seeder restarts the clock; JOINs never answered end the same way.
+ */
+static void test_seeder_lost(void **state)
+{
+    struct tc_agent_cfg c;
+    struct tc_agent *a;
+    struct tc_wire_msg m;
+    const struct tc_err *e;
+    uint64_t t, lim = 2000 * MS_NS;
+    uint32_t mark;
+
+    (void)state;
+    env_reset(61);
+    cfg_default(&c);
+    c.limits.seeder_timeout_ns = lim;
+    a = agent_new(&c, &ops);
+    t = welcome(a);
+    /* the seeder speaks once more (a HEARTBEAT) at t + 1.5 s: the clock restarts */
+    run_timers(a, t, t + 1500 * MS_NS);
+    hdr(&m, TC_WIRE_HEARTBEAT, TOKEN);
+    m.u.heartbeat.seq = 1;
+    m.u.heartbeat.time_ns = 5;
+    assert_int_equal(deliver(a, t + 1500 * MS_NS, SEEDER, &m), 0);
+    run_timers(a, t + 1500 * MS_NS, t + 3400 * MS_NS);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_MANIFEST);
+    /* then silence: FAILED just after the limit */
+    assert_int_equal(tc_agent_on_timer(a, t + 1500 * MS_NS + lim), 0);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_MANIFEST);
+    assert_true(tc_agent_next_deadline(a) <= t + 1500 * MS_NS + lim + 1);
+    assert_int_equal(tc_agent_on_timer(a, t + 1500 * MS_NS + lim + 1), -ETIMEDOUT);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_FAILED);
+    e = tc_agent_error(a);
+    assert_int_equal(e->rc, -ETIMEDOUT);
+    assert_non_null(strstr(e->msg, "lost the seeder at " SEEDER_TEXT));
+    assert_non_null(strstr(e->msg, "demo"));
+    assert_non_null(strstr(e->msg, "not be booted"));
+    assert_int_equal(tc_agent_next_deadline(a), TC_PROTO_NEVER);
+    /* stopped for good: nothing sent, no RELEASE taken */
+    mark = E.nsent;
+    hdr(&m, TC_WIRE_RELEASE, TOKEN);
+    m.u.release.reason = TC_WIRE_RELEASE_COMPLETE;
+    assert_int_equal(deliver(a, t + 4000 * MS_NS, SEEDER, &m), -ETIMEDOUT);
+    assert_int_equal(tc_agent_on_timer(a, t + 5000 * MS_NS), -ETIMEDOUT);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_FAILED);
+    assert_int_equal(E.nsent, mark);
+    tc_agent_free(a);
+
+    /* JOINING with no answer at all: JOINs, then FAILED at the same limit */
+    env_reset(67);
+    a = agent_new(&c, &ops);
+    run_timers(a, 0, lim);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_JOINING);
+    assert_true(sent_count(0, TC_WIRE_JOIN) >= 3);
+    run_timers(a, lim, lim + 10 * MS_NS);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_FAILED);
+    assert_non_null(strstr(tc_agent_error(a)->msg, "lost the seeder at " SEEDER_TEXT));
+    assert_int_equal(tc_agent_next_deadline(a), TC_PROTO_NEVER);
+    tc_agent_free(a);
+}
+
+/** A REPARENT from the seeder: parent node 4 at PARENT, depth 2 (flags: LEAF or 0). */
+static void reparent_to_parent(struct tc_agent *a, uint64_t t, uint32_t gen, uint16_t flags)
+{
+    struct tc_wire_msg rp;
+
+    hdr(&rp, TC_WIRE_REPARENT, TOKEN);
+    rp.hdr.flags = flags;
+    rp.u.reparent.generation = gen;
+    rp.u.reparent.parent_index = 4;
+    rp.u.reparent.parent_addr = PARENT.addr;
+    rp.u.reparent.parent_port = PARENT.port;
+    rp.u.reparent.depth = 2;
+    assert_int_equal(deliver(a, t, SEEDER, &rp), 0);
+}
+
+/**
+ * A node parent silent for parent_timeout_ns: REPARENT_REQ(SILENT, that
+ * parent) to the seeder, again every heartbeat; its HEARTBEAT stops them.
+ */
+static void test_parent_silent(void **state)
+{
+    struct tc_agent_cfg c;
+    struct tc_agent *a;
+    struct tc_wire_msg m;
+    uint64_t t, t0, now, first = 0, last = 0, hb_ns = 500 * MS_NS, heard;
+    uint32_t mark, i, n = 0, guard = 0;
+
+    (void)state;
+    env_reset(71);
+    cfg_default(&c);
+    a = agent_new(&c, &ops);
+    t = welcome(a);
+    t0 = t + MS_NS;
+    reparent_to_parent(a, t0, 1, 0);
+    /* the parent never says a word (the seeder timeout is far away) */
+    now = t0;
+    while (now < t0 + 3000 * MS_NS) {
+        mark = E.nsent;
+        now = tc_agent_next_deadline(a);
+        assert_true(now != TC_PROTO_NEVER);
+        assert_int_equal(tc_agent_on_timer(a, now), 0);
+        for (i = mark; i < E.nsent; i++) {
+            if (E.sent[i].buf[5] != TC_WIRE_REPARENT_REQ)
+                continue;
+            sent_msg(i, &m);
+            assert_int_equal(E.sent[i].to.addr, SEEDER.addr);
+            assert_int_equal(E.sent[i].to.port, SEEDER.port);
+            assert_int_equal(m.hdr.token, TOKEN);
+            assert_int_equal(m.u.reparent_req.reason, TC_WIRE_REPARENT_SILENT);
+            assert_int_equal(m.u.reparent_req.parent_index, 4);
+            assert_true(m.u.reparent_req.silence_ms >= 1000);
+            if (n == 0) {
+                first = now;
+            } else {
+                /* again each heartbeat, not more often */
+                assert_true(now - last >= hb_ns);
+                assert_true(now - last <= hb_ns + 100 * MS_NS);
+            }
+            last = now;
+            n++;
+        }
+        assert_true(++guard < 10000);
+    }
+    assert_true(first > t0 + c.limits.parent_timeout_ns);
+    assert_true(first <= t0 + c.limits.parent_timeout_ns + 100 * MS_NS);
+    assert_true(n >= 4);
+    assert_int_equal(tc_agent_stats(a)->reparent_reqs, n);
+    /* the parent's HEARTBEAT (our token, its address): no more requests */
+    hdr(&m, TC_WIRE_HEARTBEAT, TOKEN);
+    m.u.heartbeat.seq = 1;
+    m.u.heartbeat.time_ns = 9;
+    heard = now;
+    assert_int_equal(deliver(a, heard, PARENT, &m), 0);
+    mark = E.nsent;
+    run_timers(a, heard, heard + c.limits.parent_timeout_ns - MS_NS);
+    assert_int_equal(sent_count(mark, TC_WIRE_REPARENT_REQ), 0);
+    /* silent once more: asked again */
+    run_timers(a, heard, heard + c.limits.parent_timeout_ns + 200 * MS_NS);
+    assert_int_equal(sent_count(mark, TC_WIRE_REPARENT_REQ), 1);
+    tc_agent_free(a);
+}
+
+/** A WELCOME answering JOIN j in the given epoch. */
+static void welcome_msg(struct tc_wire_msg *w, const struct tc_wire_msg *j, uint32_t epoch)
+{
+    struct tc_wire_welcome *wl = &w->u.welcome;
+
+    hdr(w, TC_WIRE_WELCOME, TOKEN);
+    w->hdr.epoch = epoch;
+    wl->nonce = j->u.join.nonce;
+    wl->node_index = 3;
+    wl->group_addr = GROUP.addr;
+    wl->group_port = GROUP.port;
+    wl->mtu = MTU;
+    wl->seg_size = SEG;
+    wl->parent_index = TC_WIRE_INDEX_SEEDER;
+    wl->rate_bps = 1000000000ull;
+    wl->manifest_len = (uint32_t)img.m->len;
+    wl->sigblock_len = SIG_LEN;
+    wl->heartbeat_ms = 500;
+    wl->report_ms = 100;
+    wl->depth = 1;
+    tc_sha256(img.m->bytes, img.m->len, wl->manifest_digest);
+    tc_sha256(img.man_hashes, img.man_hashes_len, wl->manifest_hashes_digest);
+    tc_sha256(img.sig, SIG_LEN, wl->sigblock_digest);
+}
+
+/** An EPOCH (new epoch 2, previous 1) from `from` with this session and token. */
+static int send_epoch(struct tc_agent *a, uint64_t t, struct tc_proto_peer from, uint64_t session,
+                      uint64_t token)
+{
+    struct tc_wire_msg m;
+
+    hdr(&m, TC_WIRE_EPOCH, token);
+    m.hdr.session_id = session;
+    m.hdr.epoch = EPOCH + 1;
+    m.u.epoch.prev_epoch = EPOCH;
+    m.u.epoch.rejoin_spread_ms = 500;
+    return deliver(a, t, from, &m);
+}
+
+/**
+ * EPOCH (seeder restarted): a re-JOIN within rejoin_spread_ms carrying the
+ * session, token, old epoch and the chunks written; the WELCOME in the new
+ * epoch keeps the manifest and the chunks; EPOCHs from elsewhere or for
+ * another session are ignored.
+ */
+static void test_epoch_rejoin(void **state)
+{
+    struct tc_agent_cfg c;
+    struct tc_agent *a;
+    struct tc_wire_msg m, j;
+    uint64_t t, t1, tj = 0, forged;
+    uint32_t mark, done, i, guard = 0;
+    int k;
+
+    (void)state;
+    env_reset(73);
+    cfg_default(&c);
+    a = agent_new(&c, &ops);
+    t = welcome(a);
+    send_manifest(a, t);
+    complete_io(a, t);
+    mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 1, NULL, 0);
+    mcast(a, t, TC_WIRE_OBJ_CHUNK, 1, NULL, 0);
+    mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 3, NULL, 0);
+    mcast(a, t, TC_WIRE_OBJ_CHUNK, 3, NULL, 0);
+    complete_io(a, t);
+    done = tc_agent_stats(a)->chunks_done;
+    assert_int_equal(done, 4); /* 1 and 3, ZERO chunks 2 and 5 */
+    /* EPOCHs from another address, for another session, or not newer: ignored */
+    forged = tc_agent_stats(a)->rx_forged;
+    mark = E.nsent;
+    assert_int_equal(send_epoch(a, t + MS_NS, PARENT, SESSION, TOKEN), 0);
+    assert_int_equal(tc_agent_stats(a)->rx_forged, forged + 1);
+    assert_int_equal(send_epoch(a, t + MS_NS, SEEDER, SESSION + 1, TOKEN), 0);
+    assert_int_equal(send_epoch(a, t + MS_NS, SEEDER, SESSION, TOKEN + 1), 0);
+    hdr(&m, TC_WIRE_EPOCH, TOKEN);
+    m.u.epoch.prev_epoch = EPOCH + 1;
+    m.u.epoch.rejoin_spread_ms = 500;
+    assert_int_equal(deliver(a, t + MS_NS, SEEDER, &m), 0);
+    run_timers(a, t + MS_NS, t + 1000 * MS_NS);
+    assert_int_equal(sent_count(mark, TC_WIRE_JOIN), 0);
+    assert_int_equal(tc_agent_stats(a)->rejoins, 0);
+    /* the genuine one (to the group: token 0): a re-JOIN within the spread */
+    t1 = t + 1000 * MS_NS;
+    mark = E.nsent;
+    assert_int_equal(send_epoch(a, t1, SEEDER, SESSION, 0), 0);
+    while (sent_count(mark, TC_WIRE_JOIN) == 0) {
+        tj = tc_agent_next_deadline(a);
+        assert_true(tj <= t1 + 500 * MS_NS);
+        assert_int_equal(tc_agent_on_timer(a, tj), 0);
+        assert_true(++guard < 1000);
+    }
+    assert_int_equal(sent_count(mark, TC_WIRE_JOIN), 1);
+    k = sent_find(mark, TC_WIRE_JOIN);
+    sent_msg((uint32_t)k, &j);
+    assert_int_equal(E.sent[k].to.addr, SEEDER.addr);
+    assert_int_equal(j.hdr.session_id, SESSION);
+    assert_int_equal(j.hdr.token, TOKEN);
+    assert_int_equal(j.hdr.epoch, EPOCH);
+    assert_int_equal(j.u.join.node_id[0], 0x52);
+    assert_int_equal(j.u.join.nruns, 2);
+    assert_int_equal(j.u.join.runs[0].first, 1);
+    assert_int_equal(j.u.join.runs[0].count, 3);
+    assert_int_equal(j.u.join.runs[1].first, 5);
+    assert_int_equal(j.u.join.runs[1].count, 1);
+    assert_int_equal(tc_agent_stats(a)->rejoins, 1);
+    /* the WELCOME in the new epoch: the manifest and the chunks are kept */
+    mark = E.nsent;
+    welcome_msg(&m, &j, EPOCH + 1);
+    assert_int_equal(deliver(a, tj + MS_NS, SEEDER, &m), 0);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_RECEIVING);
+    assert_int_equal(tc_agent_stats(a)->chunks_done, done);
+    assert_int_equal(tc_agent_stats(a)->chunk_count, CHUNKS);
+    k = sent_find(mark, TC_WIRE_HEARTBEAT);
+    assert_true(k >= 0);
+    sent_msg((uint32_t)k, &m);
+    assert_int_equal(m.hdr.epoch, EPOCH + 1);
+    assert_int_equal(m.hdr.token, TOKEN);
+    assert_int_equal(m.hdr.session_id, SESSION);
+    /* and the next ones too */
+    mark = E.nsent;
+    run_timers(a, tj + MS_NS, tj + 1200 * MS_NS);
+    assert_true(sent_count(mark, TC_WIRE_HEARTBEAT) >= 2);
+    for (i = mark; i < E.nsent; i++) {
+        if (E.sent[i].buf[5] != TC_WIRE_HEARTBEAT && E.sent[i].buf[5] != TC_WIRE_REPORT)
+            continue;
+        sent_msg(i, &m);
+        assert_int_equal(m.hdr.epoch, EPOCH + 1);
+    }
+    assert_int_equal(sent_count(mark, TC_WIRE_JOIN), 0);
+    /* the rest of the image comes in the new epoch and is written */
+    for (i = 0; i < CHUNKS; i++) {
+        uint32_t b, n = obj_blocks(TC_WIRE_OBJ_CHUNK, i);
+
+        if (img.enc[i] == TC_ENC_ZERO || i == 1 || i == 3)
+            continue;
+        for (b = 0; b < obj_blocks(TC_WIRE_OBJ_CHUNK_HASHES, i); b++) {
+            hdr(&m, TC_WIRE_DATA, 0);
+            m.hdr.epoch = EPOCH + 1;
+            m.u.data.object = TC_WIRE_OBJ_CHUNK_HASHES;
+            m.u.data.index = i;
+            m.u.data.offset = b * SEG;
+            m.u.data.len =
+                (uint16_t)(img.list_len[i] - b * SEG < SEG ? img.list_len[i] - b * SEG : SEG);
+            m.u.data.payload = img.list[i] + b * SEG;
+            assert_int_equal(deliver(a, tj + 1300 * MS_NS, SEEDER, &m), 0);
+        }
+        for (b = 0; b < n; b++) {
+            hdr(&m, TC_WIRE_DATA, 0);
+            m.hdr.epoch = EPOCH + 1;
+            m.u.data.object = TC_WIRE_OBJ_CHUNK;
+            m.u.data.index = i;
+            m.u.data.offset = b * SEG;
+            m.u.data.len =
+                (uint16_t)(img.stored_len[i] - b * SEG < SEG ? img.stored_len[i] - b * SEG : SEG);
+            m.u.data.payload = img.stored[i] + b * SEG;
+            assert_int_equal(deliver(a, tj + 1300 * MS_NS, SEEDER, &m), 0);
+        }
+        complete_io(a, tj + 1300 * MS_NS);
+    }
+    assert_int_equal(tc_agent_state(a), TC_AGENT_DONE);
+    assert_int_equal(E.writes[1], 1);
+    assert_int_equal(E.writes[3], 1);
+    assert_disk_genuine();
+    tc_agent_free(a);
+}
+
+/** The last ACK to PARENT for (object, index) at or after `from`; -1 if none. */
+static int ack_find(uint32_t from, uint8_t object, uint32_t index, struct tc_wire_msg *out)
+{
+    struct tc_wire_msg m;
+    uint32_t i;
+    int found = -1;
+
+    for (i = from; i < E.nsent; i++) {
+        if (E.sent[i].buf[5] != TC_WIRE_ACK)
+            continue;
+        sent_msg(i, &m);
+        assert_int_equal(E.sent[i].to.addr, PARENT.addr);
+        assert_int_equal(E.sent[i].to.port, PARENT.port);
+        assert_int_equal(m.hdr.token, TOKEN);
+        if (m.u.ack.object == object && m.u.ack.index == index) {
+            found = (int)i;
+            *out = m;
+        }
+    }
+    return found;
+}
+
+/**
+ * REPARENT with LEAF (a straggler): the agent leaves the group, ACKs the
+ * unicast DATA of its parent (cum_offset and sacks of what it holds) and
+ * asks for no repairs (the stream retransmits).
+ */
+static void test_leaf_streamed(void **state)
+{
+    struct tc_agent_cfg c;
+    struct tc_agent *a;
+    struct tc_wire_msg m;
+    uint64_t t;
+    uint32_t mark, j;
+
+    (void)state;
+    env_reset(79);
+    cfg_default(&c);
+    a = agent_new(&c, &ops);
+    t = welcome(a);
+    send_manifest(a, t);
+    complete_io(a, t);
+    assert_int_equal(E.group_joined, 1);
+    reparent_to_parent(a, t, 1, TC_WIRE_REPARENT_F_LEAF);
+    assert_int_equal(E.group_joined, 0);
+    assert_int_equal(tc_agent_stats(a)->behind, 1);
+    mark = E.nsent;
+    /* chunk 1's hash list from the parent: ACKed whole */
+    assert_int_equal(send_block(a, t, PARENT, TC_WIRE_OBJ_CHUNK_HASHES, 1, 0, TOKEN, NULL), 0);
+    assert_true(ack_find(mark, TC_WIRE_OBJ_CHUNK_HASHES, 1, &m) >= 0);
+    assert_int_equal(m.u.ack.cum_offset, img.list_len[1]);
+    assert_int_equal(m.u.ack.nsacks, 0);
+    assert_true(m.u.ack.window > 0);
+    /* blocks 0-2 of the chunk: cum_offset 3 segments */
+    for (j = 0; j < 3; j++)
+        assert_int_equal(send_block(a, t, PARENT, TC_WIRE_OBJ_CHUNK, 1, j, TOKEN, NULL), 0);
+    assert_true(ack_find(mark, TC_WIRE_OBJ_CHUNK, 1, &m) >= 0);
+    assert_int_equal(m.u.ack.cum_offset, 3 * SEG);
+    assert_int_equal(m.u.ack.nsacks, 0);
+    /* block 3 lost, block 4 arrives: the same cum_offset and a sack of block 4 */
+    assert_int_equal(send_block(a, t, PARENT, TC_WIRE_OBJ_CHUNK, 1, 4, TOKEN, NULL), 0);
+    assert_true(ack_find(mark, TC_WIRE_OBJ_CHUNK, 1, &m) >= 0);
+    assert_int_equal(m.u.ack.cum_offset, 3 * SEG);
+    assert_int_equal(m.u.ack.nsacks, 1);
+    assert_int_equal(m.u.ack.sacks[0].offset, 4 * SEG);
+    assert_int_equal(m.u.ack.sacks[0].len, SEG);
+    assert_true(tc_agent_stats(a)->acks_tx >= 3);
+    /* no REPAIR_REQ at all, however long the gap stays */
+    run_timers(a, t, t + 900 * MS_NS);
+    assert_int_equal(sent_count(mark, TC_WIRE_REPAIR_REQ), 0);
+    assert_int_equal(req_count(mark, TC_WIRE_OBJ_CHUNK, 1), 0);
+    /* the retransmission completes the chunk: written, ACKed whole */
+    for (j = 3; j < obj_blocks(TC_WIRE_OBJ_CHUNK, 1); j++)
+        if (j != 4)
+            assert_int_equal(
+                send_block(a, t + 900 * MS_NS, PARENT, TC_WIRE_OBJ_CHUNK, 1, j, TOKEN, NULL), 0);
+    assert_int_equal(E.writes[1], 1);
+    assert_true(ack_find(mark, TC_WIRE_OBJ_CHUNK, 1, &m) >= 0);
+    assert_int_equal(m.u.ack.cum_offset, img.stored_len[1]);
+    assert_int_equal(sent_count(mark, TC_WIRE_REPAIR_REQ), 0);
+    tc_agent_free(a);
+}
+
+/** DATA datagrams sent to CHILD for object, at or after `from`. */
+static uint32_t child_data(uint32_t from, uint8_t object)
+{
+    struct tc_wire_msg m;
+    uint32_t i, n = 0;
+    size_t len;
+    const uint8_t *b;
+
+    for (i = from; i < E.nsent; i++) {
+        if (E.sent[i].buf[5] != TC_WIRE_DATA || E.sent[i].to.addr != CHILD.addr)
+            continue;
+        sent_msg(i, &m);
+        assert_int_equal(E.sent[i].to.port, CHILD.port);
+        assert_int_equal(m.hdr.token, CHILD_TOKEN);
+        assert_int_equal(m.hdr.flags, TC_WIRE_DATA_F_UNICAST);
+        b = obj_bytes(m.u.data.object, m.u.data.index, &len);
+        assert_true(m.u.data.offset + m.u.data.len <= len);
+        assert_memory_equal(m.u.data.payload, b + m.u.data.offset, m.u.data.len);
+        n += m.u.data.object == object;
+    }
+    return n;
+}
+
+/**
+ * A STREAM child on our CHILDREN list: once we hold the manifest objects
+ * they go to it as unicast DATA from position 0 without any REPAIR_REQ;
+ * its ACK with cum_offset = length moves the stream past that object (not
+ * sent again), while what it did not ACK is retransmitted.
+ */
+static void test_stream_parent(void **state)
+{
+    struct tc_agent_cfg c;
+    struct tc_agent *a;
+    struct tc_wire_msg m;
+    uint64_t t, forged;
+    uint32_t mark;
+
+    (void)state;
+    env_reset(83);
+    cfg_default(&c);
+    a = agent_new(&c, &ops);
+    t = welcome(a);
+    hdr(&m, TC_WIRE_CHILDREN, TOKEN);
+    m.u.children.generation = 1;
+    m.u.children.count = 1;
+    m.u.children.children[0].node_index = 9;
+    m.u.children.children[0].addr = CHILD.addr;
+    m.u.children.children[0].port = CHILD.port;
+    m.u.children.children[0].flags = TC_WIRE_CHILD_F_STREAM;
+    m.u.children.children[0].token = CHILD_TOKEN;
+    mark = E.nsent;
+    assert_int_equal(deliver(a, t, SEEDER, &m), 0);
+    /* nothing held yet: nothing streamed */
+    assert_int_equal(child_data(mark, TC_WIRE_OBJ_MANIFEST_HASHES), 0);
+    /* the manifest hash list (position 0) arrives and is checked: streamed at once */
+    mcast(a, t, TC_WIRE_OBJ_MANIFEST_HASHES, 0, NULL, 0);
+    assert_int_equal(child_data(mark, TC_WIRE_OBJ_MANIFEST_HASHES),
+                     obj_blocks(TC_WIRE_OBJ_MANIFEST_HASHES, 0));
+    {
+        int k = sent_find(mark, TC_WIRE_DATA);
+
+        sent_msg((uint32_t)k, &m);
+        assert_int_equal(m.u.data.object, TC_WIRE_OBJ_MANIFEST_HASHES);
+        assert_int_equal(m.u.data.offset, 0);
+        assert_int_equal(m.u.data.len, img.man_hashes_len);
+    }
+    assert_true(tc_agent_stats(a)->stream_bytes >= img.man_hashes_len);
+    /* the child ACKs it whole (accepted; a wrong token is forged) */
+    forged = tc_agent_stats(a)->rx_forged;
+    hdr(&m, TC_WIRE_ACK, CHILD_TOKEN);
+    m.u.ack.object = TC_WIRE_OBJ_MANIFEST_HASHES;
+    m.u.ack.cum_offset = (uint32_t)img.man_hashes_len;
+    m.u.ack.window = TC_WIRE_WINDOW_MAX;
+    assert_int_equal(deliver(a, t + MS_NS, CHILD, &m), 0);
+    assert_int_equal(tc_agent_stats(a)->rx_forged, forged);
+    m.hdr.token = CHILD_TOKEN + 1;
+    assert_int_equal(deliver(a, t + MS_NS, CHILD, &m), 0);
+    assert_int_equal(tc_agent_stats(a)->rx_forged, forged + 1);
+    /* the next objects as they become ours */
+    mcast(a, t + 2 * MS_NS, TC_WIRE_OBJ_SIGBLOCK, 0, NULL, 0);
+    mcast(a, t + 2 * MS_NS, TC_WIRE_OBJ_MANIFEST, 0, NULL, 0);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_RECEIVING);
+    assert_int_equal(child_data(mark, TC_WIRE_OBJ_SIGBLOCK), 1);
+    assert_true(child_data(mark, TC_WIRE_OBJ_MANIFEST) >= 1);
+    /* no ACK for those: retransmitted; the ACKed hash list never again */
+    run_timers(a, t + 2 * MS_NS, t + 1500 * MS_NS);
+    assert_true(child_data(mark, TC_WIRE_OBJ_SIGBLOCK) >= 2);
+    assert_int_equal(child_data(mark, TC_WIRE_OBJ_MANIFEST_HASHES),
+                     obj_blocks(TC_WIRE_OBJ_MANIFEST_HASHES, 0));
+    tc_agent_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1546,6 +2060,11 @@ int main(void)
         cmocka_unit_test(test_resume_held),
         cmocka_unit_test(test_dataless),
         cmocka_unit_test(test_report),
+        cmocka_unit_test(test_seeder_lost),
+        cmocka_unit_test(test_parent_silent),
+        cmocka_unit_test(test_epoch_rejoin),
+        cmocka_unit_test(test_leaf_streamed),
+        cmocka_unit_test(test_stream_parent),
     };
 
     return cmocka_run_group_tests(tests, image_setup, image_teardown);

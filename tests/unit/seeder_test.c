@@ -150,7 +150,6 @@ static void op_log(void *ctx, int level, const char *msg)
     struct env *e = ctx;
 
     (void)level;
-    if (strstr(msg, "rate")) fprintf(stderr, "DBG %llu %s\n", (unsigned long long)e->now, msg);
     snprintf(e->lastlog, sizeof(e->lastlog), "%s", msg);
     e->nlogs++;
 }
@@ -1010,7 +1009,8 @@ static void test_rounds(void **state)
     assert_true(nblk > 100);
     assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
     assert_int_equal(tc_seeder_stats(f.s)->mcast_blocks, nblk);
-    assert_true(tc_seeder_next_deadline(f.s) > f.e.now + 1000 * 1000 * MS); /* only the liveness watch */
+    assert_true(tc_seeder_next_deadline(f.s) >
+                f.e.now + 1000 * 1000 * MS); /* only the liveness watch */
 
     /* a late node holding chunks 0..3 and 6: a round of the rest and the manifest */
     join_msg(&j, 2);
@@ -1420,7 +1420,8 @@ static void test_reports(void **state)
     fx_nodes(&f, 3); /* 0, 1 direct; 2 under 0 */
     run_until(&f, f.e.now + 1000 * MS);
     assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
-    assert_true(tc_seeder_next_deadline(f.s) > f.e.now + 1000 * 1000 * MS); /* only the liveness watch */
+    assert_true(tc_seeder_next_deadline(f.s) >
+                f.e.now + 1000 * 1000 * MS); /* only the liveness watch */
     /* interval counting: two per interval, the grandchild dropped, older seq ignored */
     t = (f.e.now / (cfg.limits.report_ms * MS) + 1) * cfg.limits.report_ms * MS;
     f.e.now = t + MS;
@@ -2010,6 +2011,7 @@ static void persist_drain(struct fx *f)
 static void test_persist_done(void **state)
 {
     struct tc_seeder_cfg cfg;
+    struct tc_seeder_node_info info;
     struct tc_seedstate st;
     struct tc_seedstate_node nodes[8];
     struct tc_err err = {0};
@@ -2024,7 +2026,7 @@ static void test_persist_done(void **state)
     cfg.min_nodes = 100;
     cfg.start_wait_ns = 100000 * MS;
     fx_open(&f, &cfg, &ops_persist);
-    fx_nodes(&f, 2);
+    fx_nodes(&f, 3); /* 0, 1 under the seeder; 2 under 0 (node 0 stays DONE for it) */
     assert_true(pst.calls >= 1);
     persist_drain(&f);
     /* DONE: a persist of a state holding it starts; no DONE_ACK yet */
@@ -2034,13 +2036,15 @@ static void test_persist_done(void **state)
     assert_int_equal(pst.calls, calls + 1);
     assert_int_equal(tc_seeder_stats(f.s)->persists, pst.calls);
     assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 0);
+    assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
+    assert_int_equal(info.state, TC_SEEDER_NODE_DONE);
     cookie = pst.cookie;
     /* the state handed over decodes, node 0 DONE with its MAC and token */
     assert_int_equal(tc_seedstate_decode(pst.buf, pst.len, &st, nodes, 8, &err), 0);
     assert_int_equal(st.session_id, tc_seeder_session_id(f.s));
     assert_int_equal(st.epoch, 1);
     assert_memory_equal(st.image_digest, img.m->image_digest, TC_SHA256_LEN);
-    assert_int_equal(st.nnodes, 2);
+    assert_int_equal(st.nnodes, 3);
     assert_int_equal(nodes[0].index, 0);
     assert_int_equal(nodes[0].state, TC_SEEDSTATE_DONE);
     assert_int_equal(nodes[0].mac[0], 0x02);
@@ -2061,7 +2065,7 @@ static void test_persist_done(void **state)
     assert_true(pst.cookie != cookie);
     assert_int_equal(tc_seedstate_decode(pst.buf, pst.len, &st, nodes, 8, &err), 0);
     assert_int_equal(nodes[0].state, TC_SEEDSTATE_DONE);
-    /* a stale or unknown cookie completes nothing */
+    /* a stale cookie completes nothing */
     assert_int_equal(tc_seeder_on_persisted(f.s, f.e.now, cookie, 0), 0);
     assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 0);
     /* durable: DONE_ACK with the image digest, once */
@@ -2074,6 +2078,16 @@ static void test_persist_done(void **state)
     mark = f.e.nrec;
     node_done(&f, 0);
     assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 1);
+    persist_drain(&f);
+    /* a leaf (no children to serve): its DONE is acknowledged once durable too */
+    mark = f.e.nrec;
+    calls = pst.calls;
+    node_done(&f, 1);
+    assert_int_equal(pst.calls, calls + 1);
+    assert_int_equal(count_type(&f, mark, TC_WIRE_DONE_ACK), 0);
+    assert_int_equal(tc_seeder_on_persisted(f.s, f.e.now, pst.cookie, 0), 0);
+    assert_true(find_msg(&f, mark, TC_WIRE_DONE_ACK, addr_of(1), &m) >= 0);
+    assert_memory_equal(m.u.done_ack.image_digest, img.m->image_digest, TC_SHA256_LEN);
     fx_close(&f);
 }
 
@@ -2205,15 +2219,23 @@ static void test_restore(void **state)
     node_hb(&f, 0);
     assert_int_equal(tc_seeder_node(f.s, 0, &info), 0);
     assert_int_equal(info.state, TC_SEEDER_NODE_ACTIVE);
-    /* the DONE node re-joins and comes back DONE */
+    /* the DONE node re-joins and comes back done: with no children to serve
+     * it is released at once (NO_CHILDREN: node 0 is still receiving) */
     join_msg(&j, 2);
     j.hdr.session_id = RS_SESSION;
     j.hdr.epoch = RS_EPOCH;
     j.hdr.token = RS_TOKEN(2);
+    mark = f.e.nrec;
     deliver(&f, &j, addr_of(2));
+    assert_true(find_msg(&f, mark, TC_WIRE_WELCOME, addr_of(2), &m) >= 0);
+    assert_int_equal(m.u.welcome.node_index, 2);
+    assert_int_equal(m.hdr.token, RS_TOKEN(2));
     node_hb(&f, 2);
     assert_int_equal(tc_seeder_node(f.s, 2, &info), 0);
-    assert_int_equal(info.state, TC_SEEDER_NODE_DONE);
+    assert_int_equal(info.state, TC_SEEDER_NODE_RELEASED);
+    assert_true(find_msg(&f, mark, TC_WIRE_RELEASE, addr_of(2), &m) >= 0);
+    assert_int_equal(m.u.release.reason, TC_WIRE_RELEASE_NO_CHILDREN);
+    assert_int_equal(tc_seeder_stats(f.s)->nodes_done, 1);
     /* node 1 missed the EPOCH and talks in the old epoch: an EPOCH back, once per
      * heartbeat interval, and the message itself is dropped */
     f.e.now += (uint64_t)cfg.limits.heartbeat_ms * MS;
@@ -2283,10 +2305,11 @@ static void rate_step(struct fx *f, const struct tc_seeder_cfg *cfg)
 }
 
 /**
- * --rate auto: starts at 80 % of the maximum; the 90th percentile of the
- * direct children's loss histograms in bucket 5 drops it by 15 %, all in
- * bucket 0 raises it by 2.5 % of the maximum (never above it), a disk
- * backlog holds it; decisions only while a round runs.
+ * --rate auto: starts at 80 % of the maximum; when the 90th percentile of
+ * the direct children's loss histograms is above bucket 3 the rate drops
+ * (steeply from the steep bucket on), at or below the up bucket it rises by
+ * a step of the maximum (never above it), in between or with a disk backlog
+ * it holds; decisions only while a round runs.
  */
 static void test_rate_auto(void **state)
 {
@@ -2294,6 +2317,7 @@ static void test_rate_auto(void **state)
     struct fx f;
     uint64_t r, blocks;
     const uint64_t max = 500000;
+    uint32_t seq = 0;
 
     (void)state;
     cfg_default(&cfg);
@@ -2302,50 +2326,77 @@ static void test_rate_auto(void **state)
     cfg.rate_max_bps = max; /* slow enough that one round spans several decisions */
     fx_open(&f, &cfg, &ops_dgram);
     r = max * TC_SEEDER_RATE_START_PERMILLE / 1000;
+    assert_int_equal(r, 400000);
     assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
     fx_nodes(&f, 3); /* 0, 1 direct children; 2 under 0 */
     run_until(&f, f.e.now + 10 * MS);
     assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
     assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 0);
-    /* 9 of 10 nodes in bucket 5 (>= 3 % excess loss): -15 % */
-    node_loss_report(&f, 0, 1, 1, 1, 5, 0);
-    node_loss_report(&f, 1, 1, 0, 8, 5, 0);
+    /* 9 of 10 nodes just above the down bucket: - TC_SEEDER_RATE_DOWN_PERMILLE */
+    seq++;
+    node_loss_report(&f, 0, seq, 1, 1, TC_SEEDER_RATE_DOWN_BUCKET + 1, 0);
+    node_loss_report(&f, 1, seq, 0, 8, TC_SEEDER_RATE_DOWN_BUCKET + 1, 0);
     rate_step(&f, &cfg);
     r -= r * TC_SEEDER_RATE_DOWN_PERMILLE / 1000;
     assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
-    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, 340000);
     assert_int_equal(tc_seeder_stats(f.s)->rate_min_seen_bps, r);
     assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 1);
-    /* everyone in bucket 0: + 2.5 % of the maximum */
-    node_loss_report(&f, 0, 2, 2, 0, 5, 0);
-    node_loss_report(&f, 1, 2, 1, 0, 5, 0);
+    /* 9 of 10 in the steep bucket: - TC_SEEDER_RATE_STEEP_PERMILLE */
+    seq++;
+    node_loss_report(&f, 0, seq, 1, 1, TC_SEEDER_RATE_STEEP_BUCKET, 0);
+    node_loss_report(&f, 1, seq, 0, 8, TC_SEEDER_RATE_STEEP_BUCKET, 0);
+    rate_step(&f, &cfg);
+    r -= r * TC_SEEDER_RATE_STEEP_PERMILLE / 1000;
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 2);
+    /* 1 of 10 nodes lossy, 9 clean: the percentile is bucket 0 (one node never sets the pace): + a
+     * step of the maximum */
+    seq++;
+    node_loss_report(&f, 0, seq, 1, 1, 7, 0);
+    node_loss_report(&f, 1, seq, 8, 0, 7, 0);
     rate_step(&f, &cfg);
     r += max * TC_SEEDER_RATE_STEP_PERMILLE / 1000;
     assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
-    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, 352500);
-    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 2);
-    /* no loss, but a disk backlog above the limit somewhere: held */
-    node_loss_report(&f, 0, 3, 2, 0, 5, (uint32_t)TC_SEEDER_RATE_BACKLOG_BYTES + 1);
-    node_loss_report(&f, 1, 3, 1, 0, 5, 0);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 3);
+    /* everyone at the up bucket: up again */
+    seq++;
+    node_loss_report(&f, 0, seq, 0, 2, TC_SEEDER_RATE_UP_BUCKET, 0);
+    node_loss_report(&f, 1, seq, 0, 1, TC_SEEDER_RATE_UP_BUCKET, 0);
+    rate_step(&f, &cfg);
+    r += max * TC_SEEDER_RATE_STEP_PERMILLE / 1000;
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 4);
+    /* between the up and the down bucket: held */
+    seq++;
+    node_loss_report(&f, 0, seq, 0, 2, TC_SEEDER_RATE_DOWN_BUCKET, 0);
+    node_loss_report(&f, 1, seq, 0, 1, TC_SEEDER_RATE_DOWN_BUCKET, 0);
     rate_step(&f, &cfg);
     assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
-    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 2);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 4);
+    /* no loss, but a disk backlog above the limit somewhere: held */
+    seq++;
+    node_loss_report(&f, 0, seq, 2, 0, 7, (uint32_t)TC_SEEDER_RATE_BACKLOG_BYTES + 1);
+    node_loss_report(&f, 1, seq, 1, 0, 7, 0);
+    rate_step(&f, &cfg);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 4);
     /* that was all during the first round: it is still sending */
     blocks = tc_seeder_stats(f.s)->mcast_blocks;
-    run_until(&f, f.e.now + 100 * MS);
+    run_until(&f, f.e.now + 2000 * MS); /* blocks leave in bursts of half the pacing bucket */
     assert_true(tc_seeder_stats(f.s)->mcast_blocks > blocks);
     assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
     /* the round ends; no decision without one, whatever the reports say */
     run_until(&f, f.e.now + 60000 * MS);
     assert_int_equal(tc_seeder_stats(f.s)->rounds, 1);
-    node_loss_report(&f, 0, 4, 0, 2, 7, 0);
-    node_loss_report(&f, 1, 4, 0, 1, 7, 0);
+    seq++;
+    node_loss_report(&f, 0, seq, 0, 2, 7, 0);
+    node_loss_report(&f, 1, seq, 0, 1, 7, 0);
     f.e.now += 1000 * MS;
     assert_int_equal(tc_seeder_on_timer(f.s, f.e.now), 0);
     f.e.now += 1000 * MS;
     assert_int_equal(tc_seeder_on_timer(f.s, f.e.now), 0);
     assert_int_equal(tc_seeder_stats(f.s)->rate_bps, r);
-    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 2);
+    assert_int_equal(tc_seeder_stats(f.s)->rate_changes, 4);
     fx_close(&f);
 
     /* never above the maximum */
