@@ -148,11 +148,11 @@ struct wr {
 
 /** A stream to one child (tree-only, or a catching-up straggler). */
 struct astream {
-    struct tc_agent *a;        /**< back pointer for the ops */
-    uint32_t node;             /**< child's node index, UINT32_MAX = unused */
-    struct tc_proto_peer to;   /**< its address */
-    uint64_t token;            /**< its token */
-    struct tc_stream_tx tx;    /**< the sender */
+    struct tc_agent *a;      /**< back pointer for the ops */
+    uint32_t node;           /**< child's node index, UINT32_MAX = unused */
+    struct tc_proto_peer to; /**< its address */
+    uint64_t token;          /**< its token */
+    struct tc_stream_tx tx;  /**< the sender */
 };
 
 /** A child on our current CHILDREN list. */
@@ -255,35 +255,35 @@ struct tc_agent {
     struct rbreq rbq[RB_QUEUE_MAX]; /**< waiting requests */
     uint32_t rbq_n;                 /**< entries */
     /* liveness, restarts */
-    uint64_t last_seeder_ns;  /**< last authenticated word from the seeder */
-    uint64_t last_parent_ns;  /**< last authenticated word from the parent */
-    uint64_t reparent_at;     /**< next REPARENT_REQ while the parent is silent */
-    uint64_t parent_ask_ns;   /**< first repair request to the parent since it last spoke */
-    int rejoining;            /**< EPOCH seen: re-JOIN, keep everything else */
-    uint32_t new_epoch;       /**< the EPOCH's epoch */
-    uint32_t prev_epoch;      /**< the epoch before the last re-join (0: none) */
-    uint64_t rejoin_at;       /**< when */
-    uint8_t *held_now;        /**< bitmap of chunks done (re-JOIN summaries) */
+    uint64_t last_seeder_ns; /**< last authenticated word from the seeder */
+    uint64_t last_parent_ns; /**< last authenticated word from the parent */
+    uint64_t reparent_at;    /**< next REPARENT_REQ while the parent is silent */
+    uint64_t parent_ask_ns;  /**< first repair request to the parent since it last spoke */
+    int rejoining;           /**< EPOCH seen: re-JOIN, keep everything else */
+    uint32_t new_epoch;      /**< the EPOCH's epoch */
+    uint32_t prev_epoch;     /**< the epoch before the last re-join (0: none) */
+    uint64_t rejoin_at;      /**< when */
+    uint8_t *held_now;       /**< bitmap of chunks done (re-JOIN summaries) */
     /* stragglers and streams */
-    int tree_only;            /**< WELCOME said tree-only */
-    uint32_t nstreams;        /**< streams in use */
-    int leaf;                 /**< REPARENT said LEAF: we are a catching-up straggler */
-    int streamed;             /**< our parent streams to us (tree-only or leaf) */
-    uint64_t behind_at;       /**< next BEHIND request (0: none wanted) */
-    uint32_t passed_open;     /**< chunks passed by the multicast and not complete */
-    uint32_t bad_samples;     /**< consecutive loss samples at or above the behind bucket */
-    uint32_t ack_pos_hi;      /**< highest position announced in ACKs ahead */
-    uint64_t ack_due[4];      /**< positions + 1 to ACK at the end of this call (0 = none) */
-    struct astream *streams;  /**< TC_AGENT_STREAMS_MAX stream slots */
+    int tree_only;           /**< WELCOME said tree-only */
+    uint32_t nstreams;       /**< streams in use */
+    int leaf;                /**< REPARENT said LEAF: we are a catching-up straggler */
+    int streamed;            /**< our parent streams to us (tree-only or leaf) */
+    uint64_t behind_at;      /**< next BEHIND request (0: none wanted) */
+    uint32_t passed_open;    /**< chunks passed by the multicast and not complete */
+    uint32_t bad_samples;    /**< consecutive loss samples at or above the behind bucket */
+    uint32_t ack_pos_hi;     /**< highest position announced in ACKs ahead */
+    uint64_t ack_due[4];     /**< positions + 1 to ACK at the end of this call (0 = none) */
+    struct astream *streams; /**< TC_AGENT_STREAMS_MAX stream slots */
     /* multicast loss measurement */
-    uint64_t lm_key;          /**< object key of the last multicast block */
-    uint32_t lm_end;          /**< its end offset */
-    uint64_t lm_expected;     /**< blocks expected this interval */
-    uint64_t lm_received;     /**< blocks received this interval */
+    uint64_t lm_key;                                /**< object key of the last multicast block */
+    uint32_t lm_end;                                /**< its end offset */
+    uint64_t lm_expected;                           /**< blocks expected this interval */
+    uint64_t lm_received;                           /**< blocks received this interval */
     uint32_t lm_samples[TC_AGENT_BASELINE_SAMPLES]; /**< recent loss samples, ppm */
-    uint32_t lm_nsamples;     /**< samples taken (ring position) */
-    uint8_t loss_bucket;      /**< our REPORT loss bucket (excess over the baseline) */
-    int loss_valid;           /**< loss_bucket holds a sample */
+    uint32_t lm_nsamples;                           /**< samples taken (ring position) */
+    uint8_t loss_bucket; /**< our REPORT loss bucket (excess over the baseline) */
+    int loss_valid;      /**< loss_bucket holds a sample */
     /* transmit */
     uint8_t *tx;     /**< TX_BATCH_MAX (1 when dataless) datagram buffers */
     uint32_t tx_max; /**< buffers */
@@ -2148,8 +2148,8 @@ static void loss_count(struct tc_agent *a, uint64_t key, uint32_t off, uint32_t 
 /** REPORT loss bucket of an excess loss in ppm (docs/protocol.md section 3.8). */
 static uint8_t loss_bucket_of(uint32_t ppm)
 {
-    static const uint32_t upper[TC_WIRE_LOSS_HIST - 1] = {0, 1000, 3000, 10000, 30000, 100000,
-                                                          300000};
+    static const uint32_t upper[TC_WIRE_LOSS_HIST - 1] = {0,     1000,   3000,  10000,
+                                                          30000, 100000, 300000};
     uint8_t b;
 
     for (b = 0; b < TC_WIRE_LOSS_HIST - 1; b++)
@@ -2257,8 +2257,8 @@ static uint64_t stream_window(const struct tc_agent *a)
         n += s->state == SL_FREE || s->state == SL_KEPT || (s->state == SL_RECV && !s->acked);
         /* room for what the described ones still miss (retransmissions) */
         if (s->state == SL_RECV && s->acked)
-            holes += (uint64_t)(s->data.nsegs - s->data.nhave + s->list.nsegs - s->list.nhave) *
-                     a->seg;
+            holes +=
+                (uint64_t)(s->data.nsegs - s->data.nhave + s->list.nsegs - s->list.nhave) * a->seg;
     }
     return (uint64_t)n * per + holes;
 }
@@ -2602,8 +2602,8 @@ static void on_epoch(struct tc_agent *a, const struct tc_wire_msg *msg, uint64_t
     a->have_gen_children = 0;
     a->rejoin_at = now + rnd_below(a, (uint64_t)msg->u.epoch.rejoin_spread_ms * NS_PER_MS + 1);
     a->backoff_ns = a->cfg.limits.join_backoff_min_ns;
-    alog(a, TC_PROTO_LOG_NOTICE, "the seeder restarted (epoch %u -> %u): joining again",
-         a->epoch, msg->hdr.epoch);
+    alog(a, TC_PROTO_LOG_NOTICE, "the seeder restarted (epoch %u -> %u): joining again", a->epoch,
+         msg->hdr.epoch);
 }
 
 /** The re-JOIN: our session, token and the chunks we hold. */
@@ -2679,7 +2679,7 @@ static int on_rewelcome(struct tc_agent *a, const struct tc_wire_msg *msg, uint6
             sl->state = SL_FREE;
         }
         for (i = 0; i < a->m->chunk_count; i++)
-            a->chunk_fl[i] &= (uint8_t)~(CF_PASSED | CF_OPEN);
+            a->chunk_fl[i] &= (uint8_t) ~(CF_PASSED | CF_OPEN);
         a->passed_open = 0;
         a->passed_hi = 0;
         a->fetch_next = 0;
@@ -2702,8 +2702,7 @@ static int liveness(struct tc_agent *a, uint64_t now)
                    a->cfg.seeder.addr >> 24, (a->cfg.seeder.addr >> 16) & 0xff,
                    (a->cfg.seeder.addr >> 8) & 0xff, a->cfg.seeder.addr & 0xff, a->cfg.seeder.port,
                    (unsigned long long)((now - a->last_seeder_ns) / 1000000000ull),
-                   (unsigned long long)(a->cfg.limits.seeder_timeout_ns / 1000000000ull),
-                   a->image);
+                   (unsigned long long)(a->cfg.limits.seeder_timeout_ns / 1000000000ull), a->image);
         return fail(a, -ETIMEDOUT);
     }
     if (a->welcomed && a->parent_index != TC_WIRE_INDEX_SEEDER && a->state < TC_AGENT_RELEASED &&

@@ -61,8 +61,8 @@ uint32_t tc_proto_pos_of(uint8_t object, uint32_t index)
 /** tc_proto_obj_at - object and index at sequence position pos (proto.h). */
 void tc_proto_obj_at(uint32_t pos, uint8_t *object, uint32_t *index)
 {
-    static const uint8_t first[TC_PROTO_POS_CHUNKS] = {
-        TC_WIRE_OBJ_MANIFEST_HASHES, TC_WIRE_OBJ_SIGBLOCK, TC_WIRE_OBJ_MANIFEST};
+    static const uint8_t first[TC_PROTO_POS_CHUNKS] = {TC_WIRE_OBJ_MANIFEST_HASHES,
+                                                       TC_WIRE_OBJ_SIGBLOCK, TC_WIRE_OBJ_MANIFEST};
 
     if (pos < TC_PROTO_POS_CHUNKS) {
         *object = first[pos];

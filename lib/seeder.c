@@ -104,8 +104,8 @@ struct node {
 
 /** A stream to one of the seeder's own children (tree-only, or a straggler). */
 struct sstream {
-    uint32_t node;         /**< node index, UINT32_MAX = unused */
-    struct tc_seeder *s;   /**< back pointer for the ops */
+    uint32_t node;          /**< node index, UINT32_MAX = unused */
+    struct tc_seeder *s;    /**< back pointer for the ops */
     struct tc_stream_tx tx; /**< the sender */
 };
 
@@ -221,29 +221,29 @@ struct tc_seeder {
     struct sweep_ev *ev;                              /**< gq_max x TC_WIRE_RANGES_MAX x 2 events */
     struct remcast rcast[TC_SEEDER_REMCAST_MAX];      /**< recent re-multicasts (ring) */
     uint32_t rcast_next;                              /**< next ring slot */
-    struct child_report *rep;  /**< TC_TREE_FANOUT_MAX latest child reports */
-    uint64_t rep_interval;     /**< current report interval number */
-    uint64_t rep_count;        /**< REPORTs accepted in it */
-    struct sstream *streams;   /**< nstreams_max stream slots */
-    int streaming;             /**< send_range() runs for a stream (own pacing, no repair budget) */
-    uint32_t nstreams_max;     /**< root fan-out + catch-up cap */
-    uint64_t rate_at;          /**< next rate decision (rate_auto) */
-    uint64_t congested_until;  /**< rate cut for loss: BEHIND requests are congestion */
-    uint64_t dead_scan_at;     /**< next scan for silent nodes */
-    uint8_t *state_buf;        /**< persisted state encoding (NULL without ops->persist) */
-    size_t state_cap;          /**< its size */
+    struct child_report *rep; /**< TC_TREE_FANOUT_MAX latest child reports */
+    uint64_t rep_interval;    /**< current report interval number */
+    uint64_t rep_count;       /**< REPORTs accepted in it */
+    struct sstream *streams;  /**< nstreams_max stream slots */
+    int streaming;            /**< send_range() runs for a stream (own pacing, no repair budget) */
+    uint32_t nstreams_max;    /**< root fan-out + catch-up cap */
+    uint64_t rate_at;         /**< next rate decision (rate_auto) */
+    uint64_t congested_until; /**< rate cut for loss: BEHIND requests are congestion */
+    uint64_t dead_scan_at;    /**< next scan for silent nodes */
+    uint8_t *state_buf;       /**< persisted state encoding (NULL without ops->persist) */
+    size_t state_cap;         /**< its size */
     struct tc_seedstate_node *state_nodes; /**< records being encoded or decoded */
-    uint32_t snap_next;        /**< serial of the next state snapshot */
-    uint32_t snap_durable;     /**< highest serial known durable */
-    uint32_t snap_inflight;    /**< serial being persisted, 0 = none */
-    int state_dirty;           /**< the table changed since the last snapshot */
-    int epoch_pending;         /**< restored: EPOCH to send at the next timer */
-    uint64_t restored_ns;      /**< restored at this time (0: a new session) */
-    uint32_t restored_active;  /**< nodes restored as receiving (ACTIVE) */
-    uint64_t now_ns;           /**< time of the current entry point call */
-    int fatal;                 /**< 0, or the error that stopped the seeder */
-    int addr_warned;           /**< the unencodable-address warning was logged */
-    struct tc_seeder_stats st; /**< counters */
+    uint32_t snap_next;                    /**< serial of the next state snapshot */
+    uint32_t snap_durable;                 /**< highest serial known durable */
+    uint32_t snap_inflight;                /**< serial being persisted, 0 = none */
+    int state_dirty;                       /**< the table changed since the last snapshot */
+    int epoch_pending;                     /**< restored: EPOCH to send at the next timer */
+    uint64_t restored_ns;                  /**< restored at this time (0: a new session) */
+    uint32_t restored_active;              /**< nodes restored as receiving (ACTIVE) */
+    uint64_t now_ns;                       /**< time of the current entry point call */
+    int fatal;                             /**< 0, or the error that stopped the seeder */
+    int addr_warned;                       /**< the unencodable-address warning was logged */
+    struct tc_seeder_stats st;             /**< counters */
 };
 
 /** A zero-filled payload for dataless DATA datagrams. */
@@ -1348,8 +1348,7 @@ static uint32_t auth(struct tc_seeder *s, struct tc_proto_peer from, const struc
         /* a node that missed the EPOCH: tell it (once per heartbeat interval) */
         n = tok_find(s, h->token);
         if (n != UINT32_MAX && peer_eq(s->nodes[n].addr, from) &&
-            s->now_ns >= s->nodes[n].epoch_ns +
-                             (uint64_t)s->cfg.limits.heartbeat_ms * NS_PER_MS) {
+            s->now_ns >= s->nodes[n].epoch_ns + (uint64_t)s->cfg.limits.heartbeat_ms * NS_PER_MS) {
             s->nodes[n].epoch_ns = s->now_ns;
             send_epoch(s, n);
         }
@@ -2038,10 +2037,9 @@ static void streams_sync(struct tc_seeder *s, uint64_t now)
         ss->node = kids[i];
         ss->s = s;
         /* tree-only: the seeder's own pace; a straggler: a share of it */
-        cap = s->cfg.tree_only ? 0
-                               : s->cfg.rate_bps * TC_SEEDER_CATCHUP_SHARE_PERMILLE / 1000;
-        tc_stream_tx_init(&ss->tx, &ss_ops, ss, s->seg_size, s->block_len,
-                          TC_STREAM_CWND_MAX_BYTES, cap, 0);
+        cap = s->cfg.tree_only ? 0 : s->cfg.rate_bps * TC_SEEDER_CATCHUP_SHARE_PERMILLE / 1000;
+        tc_stream_tx_init(&ss->tx, &ss_ops, ss, s->seg_size, s->block_len, TC_STREAM_CWND_MAX_BYTES,
+                          cap, 0);
         slog(s, TC_PROTO_LOG_DEBUG, "seeder: streaming to node %u (%s)", kids[i],
              s->cfg.tree_only ? "tree-only" : "catching up");
         tc_stream_tx_wake(&ss->tx, now);
@@ -2364,7 +2362,7 @@ static int restore_state(struct tc_seeder *s, uint64_t now, struct tc_err *err)
         if (r->state == TC_SEEDSTATE_ACTIVE)
             s->restored_active++;
         if (r->state == TC_SEEDSTATE_DONE) {
-            nd->done_snap = 1; /* durable: it is in the state we read */
+            nd->done_snap = 1;  /* durable: it is in the state we read */
             nd->done_acked = 1; /* acknowledged before the restart */
             s->st.nodes_done++;
         }
@@ -2393,15 +2391,15 @@ static int restore_state(struct tc_seeder *s, uint64_t now, struct tc_err *err)
 static void rate_update(struct tc_seeder *s, uint64_t now)
 {
     uint64_t hist[TC_WIRE_LOSS_HIST] = {0}, total = 0, want, acc = 0, backlog = 0;
-    uint64_t fresh = 2 * (uint64_t)TC_SEEDER_RATE_INTERVAL_REPORTS * s->cfg.limits.report_ms *
-                     NS_PER_MS;
+    uint64_t fresh =
+        2 * (uint64_t)TC_SEEDER_RATE_INTERVAL_REPORTS * s->cfg.limits.report_ms * NS_PER_MS;
     uint64_t rate = s->cfg.rate_bps, old = rate;
     uint32_t i, b;
 
     if (!s->cfg.rate_auto || now < s->rate_at)
         return;
-    s->rate_at = now + (uint64_t)TC_SEEDER_RATE_INTERVAL_REPORTS * s->cfg.limits.report_ms *
-                           NS_PER_MS;
+    s->rate_at =
+        now + (uint64_t)TC_SEEDER_RATE_INTERVAL_REPORTS * s->cfg.limits.report_ms * NS_PER_MS;
     if (!s->in_round)
         return;
     for (i = 0; i < TC_TREE_FANOUT_MAX; i++) {

@@ -52,7 +52,8 @@
 /** Bytes per node record. */
 #define TC_SEEDSTATE_REC_LEN 28u
 /** Length of a state with n records. */
-#define TC_SEEDSTATE_LEN(n) (TC_SEEDSTATE_HDR_LEN + TC_SEEDSTATE_REC_LEN * (size_t)(n) + TC_SHA256_LEN)
+#define TC_SEEDSTATE_LEN(n)                                                                        \
+    (TC_SEEDSTATE_HDR_LEN + TC_SEEDSTATE_REC_LEN * (size_t)(n) + TC_SHA256_LEN)
 
 /** Node states kept. */
 enum tc_seedstate_node_state {
@@ -63,21 +64,21 @@ enum tc_seedstate_node_state {
 
 /** One node record. */
 struct tc_seedstate_node {
-    uint32_t index;   /**< node table index */
-    uint8_t mac[6];   /**< node id */
-    uint8_t state;    /**< enum tc_seedstate_node_state */
-    uint64_t token;   /**< the node's token */
-    uint32_t addr;    /**< registered IPv4 address (host order) */
-    uint16_t port;    /**< registered port */
+    uint32_t index; /**< node table index */
+    uint8_t mac[6]; /**< node id */
+    uint8_t state;  /**< enum tc_seedstate_node_state */
+    uint64_t token; /**< the node's token */
+    uint32_t addr;  /**< registered IPv4 address (host order) */
+    uint16_t port;  /**< registered port */
 };
 
 /** A decoded or to-be-encoded state. nodes points to caller memory. */
 struct tc_seedstate {
-    uint64_t session_id;                  /**< non-zero */
-    uint32_t epoch;                       /**< >= 1 */
-    uint8_t image_digest[TC_SHA256_LEN];  /**< image served */
-    uint32_t nnodes;                      /**< records */
-    struct tc_seedstate_node *nodes;      /**< nnodes records, index strictly increasing */
+    uint64_t session_id;                 /**< non-zero */
+    uint32_t epoch;                      /**< >= 1 */
+    uint8_t image_digest[TC_SHA256_LEN]; /**< image served */
+    uint32_t nnodes;                     /**< records */
+    struct tc_seedstate_node *nodes;     /**< nnodes records, index strictly increasing */
 };
 
 /** Encode st into buf (cap bytes). Returns the length (TC_SEEDSTATE_LEN(nnodes)),

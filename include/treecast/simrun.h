@@ -112,7 +112,7 @@ struct tc_simrun_cfg {
     uint64_t partition_at_ns;   /**< ... at this time ... */
     uint64_t partition_ns;      /**< ... for this long */
     uint64_t join_spread_ns;    /**< agents' first JOIN spread (0: the protocol default) */
-    int trace_log;          /**< pass core log lines to the log callback */
+    int trace_log;              /**< pass core log lines to the log callback */
     void (*log)(void *ctx, const char *line); /**< optional sink for trace lines */
     void *log_ctx;                            /**< its context */
 };

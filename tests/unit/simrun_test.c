@@ -98,8 +98,8 @@ static void print_replay(const struct tc_simrun_cfg *c, const char *name)
  * Run c and assert: the run completed, every agent done, no violation.
  * Prints the seed and the replay command on failure.
  */
-static void run_ok_gone(const struct tc_simrun_cfg *c, struct tc_simrun_result *r,
-                        const char *name, uint32_t gone);
+static void run_ok_gone(const struct tc_simrun_cfg *c, struct tc_simrun_result *r, const char *name,
+                        uint32_t gone);
 
 static void run_ok(const struct tc_simrun_cfg *c, struct tc_simrun_result *r, const char *name)
 {
@@ -107,8 +107,8 @@ static void run_ok(const struct tc_simrun_cfg *c, struct tc_simrun_result *r, co
 }
 
 /** run_ok() where `gone` agents crash for good (they neither finish nor fail). */
-static void run_ok_gone(const struct tc_simrun_cfg *c, struct tc_simrun_result *r,
-                        const char *name, uint32_t gone)
+static void run_ok_gone(const struct tc_simrun_cfg *c, struct tc_simrun_result *r, const char *name,
+                        uint32_t gone)
 {
     struct tc_err err;
     struct timespec t0, t1;
