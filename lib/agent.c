@@ -67,8 +67,6 @@ enum chunk_state {
 #define CF_DATA_UNICAST 0x02u
 /** The multicast moved past the chunk while we listened (so it will not come again soon). */
 #define CF_PASSED 0x04u
-/** Counted in passed_open (passed, not complete yet). */
-#define CF_OPEN 0x08u
 
 /** Slot states. */
 enum slot_state {
@@ -270,7 +268,6 @@ struct tc_agent {
     int leaf;                /**< REPARENT said LEAF: we are a catching-up straggler */
     int streamed;            /**< our parent streams to us (tree-only or leaf) */
     uint64_t behind_at;      /**< next BEHIND request (0: none wanted) */
-    uint32_t passed_open;    /**< chunks passed by the multicast and not complete */
     uint32_t bad_samples;    /**< consecutive loss samples at or above the behind bucket */
     uint32_t ack_pos_hi;     /**< highest position announced in ACKs ahead */
     uint64_t ack_due[4];     /**< positions + 1 to ACK at the end of this call (0 = none) */
@@ -748,7 +745,6 @@ static void send_join(struct tc_agent *a, uint64_t now)
 /* defined with the straggler and stream code below */
 static void loss_count(struct tc_agent *a, uint64_t key, uint32_t off, uint32_t len);
 static void loss_sample(struct tc_agent *a);
-static void open_close(struct tc_agent *a, uint32_t j);
 static void streams_wake(struct tc_agent *a, uint64_t now);
 
 /* ---- reports -------------------------------------------------------------------- */
@@ -1004,7 +1000,6 @@ static void pump(struct tc_agent *a, uint64_t now)
             s->state = SL_KEPT;
             s->used = ++a->use_seq;
             a->chunk_st[0] = CS_READY0;
-            open_close(a, 0);
             continue;
         }
         w = wr_free(a);
@@ -1015,7 +1010,6 @@ static void pump(struct tc_agent *a, uint64_t now)
             continue;
         s->state = SL_KEPT;
         s->used = ++a->use_seq;
-        open_close(a, s->chunk);
         if (issue_write(a, w, s->chunk, w->raw) < 0)
             return;
     }
@@ -1449,14 +1443,8 @@ static void mark_passed(struct tc_agent *a, uint32_t from, uint32_t to)
 
     if (to > a->m->chunk_count)
         to = a->m->chunk_count;
-    for (j = from; j < to; j++) {
-        if (!(a->chunk_fl[j] & CF_PASSED) && a->chunk_st[j] <= CS_SLOT &&
-            a->m->chunks[j].enc != TC_ENC_ZERO) {
-            a->chunk_fl[j] |= CF_OPEN;
-            a->passed_open++;
-        }
+    for (j = from; j < to; j++)
         a->chunk_fl[j] |= CF_PASSED;
-    }
     if (to > a->passed_hi)
         a->passed_hi = to;
     if (from < a->fetch_next)
@@ -2189,15 +2177,6 @@ static void loss_sample(struct tc_agent *a)
         a->bad_samples = 0;
 }
 
-/** Chunk j is no longer open (complete, or held): out of passed_open. */
-static void open_close(struct tc_agent *a, uint32_t j)
-{
-    if (a->chunk_fl[j] & CF_OPEN) {
-        a->chunk_fl[j] &= (uint8_t)~CF_OPEN;
-        a->passed_open--;
-    }
-}
-
 /** A REPARENT_REQ to the seeder. */
 static void send_reparent_req(struct tc_agent *a, uint16_t reason, uint64_t now)
 {
@@ -2216,25 +2195,23 @@ static void send_reparent_req(struct tc_agent *a, uint16_t reason, uint64_t now)
 }
 
 /**
- * Are we a straggler? Sustained heavy multicast loss, or more chunks passed
- * and incomplete than the cache could ever repair: ask to become a leaf
- * that catches up from its parent (repeated each heartbeat until the LEAF
- * REPARENT comes).
+ * Are we a straggler? Sustained heavy multicast loss (we cannot absorb the
+ * rate): ask to become a leaf that catches up from its parent (repeated
+ * each heartbeat until the LEAF REPARENT comes). A node left behind by an
+ * outage is found by the seeder, which knows what it was sent (section 6.9).
  */
 static void behind_check(struct tc_agent *a, uint64_t now)
 {
     if (a->leaf || a->tree_only || a->state != TC_AGENT_RECEIVING)
         return;
-    if (a->bad_samples < TC_AGENT_BEHIND_SAMPLES &&
-        a->passed_open <= TC_AGENT_BEHIND_SLOTS * a->cfg.cache_slots)
+    if (a->bad_samples < TC_AGENT_BEHIND_SAMPLES)
         return;
     if (now < a->behind_at)
         return;
     if (a->behind_at == 0)
         alog(a, TC_PROTO_LOG_NOTICE,
-             "cannot keep up with the multicast (loss %u ppm, %u chunks behind): asking to catch "
-             "up from our parent",
-             a->st.loss_ppm, a->passed_open);
+             "cannot keep up with the multicast (loss %u ppm): asking to catch up from our parent",
+             a->st.loss_ppm);
     a->behind_at = now + a->hb_interval_ns;
     send_reparent_req(a, TC_WIRE_REPARENT_BEHIND, now);
 }
@@ -2679,8 +2656,7 @@ static int on_rewelcome(struct tc_agent *a, const struct tc_wire_msg *msg, uint6
             sl->state = SL_FREE;
         }
         for (i = 0; i < a->m->chunk_count; i++)
-            a->chunk_fl[i] &= (uint8_t) ~(CF_PASSED | CF_OPEN);
-        a->passed_open = 0;
+            a->chunk_fl[i] &= (uint8_t)~CF_PASSED;
         a->passed_hi = 0;
         a->fetch_next = 0;
         a->mcast_seen = 0;

@@ -100,6 +100,8 @@ struct node {
     uint8_t rejoin;            /**< restored from the state: its re-JOIN sets its needs
                                     (TC_SEEDSTATE_ACTIVE or _DONE; 0 = not restored) */
     uint8_t done_acked;        /**< DONE_ACK sent (after its state became durable) */
+    uint32_t covered;          /**< chunks multicast to it since it was proven (covered) */
+    uint32_t done_at_proof;    /**< its chunks_done when proven (first HEARTBEAT) */
 };
 
 /** A stream to one of the seeder's own children (tree-only, or a straggler). */
@@ -768,9 +770,12 @@ static void cover_chunk(struct tc_seeder *s, uint32_t i)
     uint32_t n;
 
     if (s->need_count[i] > 0) {
-        for (n = 0; n < s->nnodes; n++)
-            if (s->nodes[n].state == TC_SEEDER_NODE_ACTIVE && bit_get(row(s, n), i))
+        for (n = 0; n < s->nnodes; n++) {
+            if (s->nodes[n].state == TC_SEEDER_NODE_ACTIVE && bit_get(row(s, n), i)) {
                 bit_clr(row(s, n), i);
+                s->nodes[n].covered++;
+            }
+        }
         s->need_chunks -= s->need_count[i];
         s->need_count[i] = 0;
     }
@@ -810,6 +815,7 @@ static void cover_late(struct tc_seeder *s, uint32_t n)
         s->need_man--;
     } else if (s->cur.object == TC_WIRE_OBJ_CHUNK_HASHES && bit_get(row(s, n), i)) {
         bit_clr(row(s, n), i);
+        nd->covered++;
         s->need_count[i]--;
         s->need_chunks--;
     }
@@ -1389,6 +1395,8 @@ static void prove(struct tc_seeder *s, uint64_t now, uint32_t n)
     }
     nd->rejoin = 0;
     nd->state = TC_SEEDER_NODE_ACTIVE;
+    nd->covered = 0;
+    nd->done_at_proof = nd->chunks_done;
     s->nactive++;
     needs_add(s, n);
     cover_late(s, n);
@@ -1397,6 +1405,8 @@ static void prove(struct tc_seeder *s, uint64_t now, uint32_t n)
 }
 
 /** HEARTBEAT: address proof, liveness, our answer to direct children, RELEASE repeats. */
+static void demote(struct tc_seeder *s, uint64_t now, uint32_t n, const char *why);
+
 static void on_heartbeat(struct tc_seeder *s, uint64_t now, uint32_t n,
                          const struct tc_wire_heartbeat *hb)
 {
@@ -1412,7 +1422,20 @@ static void on_heartbeat(struct tc_seeder *s, uint64_t now, uint32_t n,
         return; /* old or replayed */
     nd->hb_seen = 1;
     nd->hb_seq = hb->seq;
+    /* what was sent before it had the manifest it could not take: its lag
+     * counts from when it says RECEIVING */
+    if (nd->state == TC_SEEDER_NODE_ACTIVE && hb->state < TC_WIRE_STATE_RECEIVING) {
+        nd->covered = 0;
+        nd->done_at_proof = hb->chunks_done;
+    }
     nd->chunks_done = hb->chunks_done;
+    /* an outage (dead parent, partition) left it far behind what it was
+     * sent: it catches up faster off the multicast (section 6.9) */
+    if (nd->state == TC_SEEDER_NODE_ACTIVE && !nd->slow &&
+        nd->covered >
+            TC_SEEDER_BEHIND_CHUNKS +
+                (hb->chunks_done > nd->done_at_proof ? hb->chunks_done - nd->done_at_proof : 0))
+        demote(s, now, n, "fell behind what it was sent");
     if (nd->state == TC_SEEDER_NODE_WELCOMED) {
         nd->hb_count = 0;
         prove(s, now, n);
@@ -2134,6 +2157,35 @@ static void dead_scan(struct tc_seeder *s, uint64_t now)
 }
 
 /**
+ * Node n becomes a straggler: a catching-up leaf off the multicast, streamed
+ * to by its parent (section 6.9). Not in tree-only sessions (everyone is
+ * streamed there), and not while the rate is being cut for loss (everyone
+ * losing is the rate's business).
+ */
+static void demote(struct tc_seeder *s, uint64_t now, uint32_t n, const char *why)
+{
+    struct node *nd = &s->nodes[n];
+    uint32_t p;
+
+    if (nd->slow || s->cfg.tree_only || nd->state != TC_SEEDER_NODE_ACTIVE ||
+        now < s->congested_until)
+        return;
+    nd->slow = 1;
+    s->st.stragglers++;
+    slog(s, TC_PROTO_LOG_NOTICE, "seeder: node %u %s (%u chunks done): a catching-up leaf now", n,
+         why, nd->chunks_done);
+    if (tc_tree_mark_slow(s->tree, n) == 0)
+        apply_changes(s);
+    send_reparent(s, n); /* the LEAF flag, even if the parent stayed */
+    /* the parent may not have changed (no change logged): its CHILDREN list
+     * must now say STREAM, and if it is us, we stream */
+    p = tc_tree_parent(s->tree, n);
+    if (p < s->nnodes)
+        send_children(s, p);
+    streams_sync(s, now);
+}
+
+/**
  * REPARENT_REQ: a silent parent is declared dead if we do not hear it
  * either, else the node moves to another parent; BEHIND makes the node a
  * catching-up leaf (straggler). At most one action per node per
@@ -2151,25 +2203,7 @@ static void on_reparent_req(struct tc_seeder *s, uint64_t now, uint32_t n,
     s->st.reparent_reqs++;
     want = p == TC_TREE_ROOT ? TC_WIRE_INDEX_SEEDER : p;
     if (r->reason == TC_WIRE_REPARENT_BEHIND) {
-        if (nd->slow || s->cfg.tree_only || nd->state != TC_SEEDER_NODE_ACTIVE)
-            return;
-        /* everyone losing is the rate's business, not a straggler */
-        if (now < s->congested_until)
-            return;
-        nd->slow = 1;
-        s->st.stragglers++;
-        slog(s, TC_PROTO_LOG_NOTICE,
-             "seeder: node %u cannot keep up (%u chunks done): a catching-up leaf now", n,
-             r->chunks_done);
-        if (tc_tree_mark_slow(s->tree, n) == 0)
-            apply_changes(s);
-        send_reparent(s, n); /* the LEAF flag, even if the parent stayed */
-        /* the parent may not have changed (no change logged): its CHILDREN
-         * list must now say STREAM, and if it is us, we stream */
-        p = tc_tree_parent(s->tree, n);
-        if (p < s->nnodes)
-            send_children(s, p);
-        streams_sync(s, now);
+        demote(s, now, n, "cannot keep up with the multicast");
         return;
     }
     if (r->parent_index != want || p == TC_TREE_NONE) {

@@ -930,6 +930,15 @@ static void sr_forge_send(struct simrun *r, uint32_t claim, uint32_t dst, const 
     tc_sim_net_spoof(r->net, r->forger, r->forger);
 }
 
+/** JOINs the seeder admits per second (the protocol default). */
+static uint64_t sr_admit_per_s(void)
+{
+    struct tc_proto_limits l;
+
+    tc_proto_limits_default(&l);
+    return l.admit_per_s;
+}
+
 /**
  * One period of the forger: a forged DATA block of a random chunk (aligned
  * to segments, random payload) to the group once the session is known, and
@@ -1046,7 +1055,10 @@ static void sr_on_start(struct tc_sim_net *net, void *ctx, uint32_t node, uint64
         sc.root_fanout = r->cfg.root_fanout;
         sc.nodes_max = r->n;
         sc.min_nodes = r->n - r->cfg.late_nodes;
-        sc.start_wait_ns = TC_SIMRUN_START_WAIT_NS;
+        /* all the agents at once, as an operator's --min-nodes would: the
+         * wait covers their admission (admit_per_s JOINs a second) */
+        sc.start_wait_ns =
+            TC_SIMRUN_START_WAIT_NS + (uint64_t)r->n * 1000000000ull / sr_admit_per_s();
         sc.dataless = !r->cfg.real;
         tc_proto_limits_default(&sc.limits);
         tc_err_clear(&err);

@@ -60,11 +60,9 @@
 #define TC_AGENT_BASELINE_SAMPLES 16u
 /** Straggler: excess loss in this REPORT loss bucket or above (6 = 10 %) ... */
 #define TC_AGENT_BEHIND_LOSS_BUCKET 6u
-/** ... for this many consecutive samples, or ... */
+/** ... for this many consecutive samples: ask the seeder to make us a
+ * catching-up leaf. */
 #define TC_AGENT_BEHIND_SAMPLES 5u
-/** ... more chunks passed by the multicast and not complete than this many
- * times the cache slots: ask the seeder to make us a catching-up leaf. */
-#define TC_AGENT_BEHIND_SLOTS 8u
 
 struct tc_agent;
 

@@ -36,7 +36,9 @@
 /** Largest multicast pace, a fraction of the link rate (above 1 the queues
  * overflow: what --rate auto must find out). */
 #define TC_SIMRUN_RATE_FRACTION_MAX 2.0
-/** Seeder: start the first round this long after the first node is proven, ns. */
+/** Seeder: start the first round when every agent that starts at 0 is
+ * proven, or this long plus the agents' admission time (nodes /
+ * admit_per_s) after the first proof, ns. */
 #define TC_SIMRUN_START_WAIT_NS 1000000000ull
 /** Mean length of a loss burst with cfg.burst (Gilbert-Elliott bad state), packets. */
 #define TC_SIMRUN_BURST_LEN 5u
