@@ -1069,6 +1069,15 @@ static int slot_idle(const struct tc_agent *a, const struct slot *s)
            a->now_ns >= s->u.mcast_ns + a->cfg.limits.repair_retry_ns;
 }
 
+/**
+ * Chunk 0 is written last (FINISHING): until then its slot is its only copy
+ * in stored form, which children (and streams) are served from.
+ */
+static int keep0(const struct tc_agent *a, const struct slot *s)
+{
+    return s->chunk == 0 && a->chunk_st[0] == CS_READY0;
+}
+
 /** A slot for a new chunk: a free one, else the least recently used kept one. */
 static struct slot *slot_take(struct tc_agent *a)
 {
@@ -1080,7 +1089,7 @@ static struct slot *slot_take(struct tc_agent *a)
 
         if (s->state == SL_FREE)
             return s;
-        if (s->state == SL_KEPT && (!best || s->used < best->used))
+        if (s->state == SL_KEPT && !keep0(a, s) && (!best || s->used < best->used))
             best = s;
         if (slot_idle(a, s) && (!idle || s->used < idle->used))
             idle = s;
@@ -3266,6 +3275,57 @@ int tc_agent_on_durable(struct tc_agent *a, uint64_t now, uint64_t cookie, int r
 }
 
 /** A read-back completed: check it, serve the waiting requests, read the next. */
+/**
+ * A chunk read back and checked goes into the cache too (a free slot or the
+ * least recently used kept one, never one being received): the children
+ * that asked for it, or a stream that is one run into it, find it there for
+ * their next requests instead of reading it back again for each.
+ */
+static void readback_cache(struct tc_agent *a, uint32_t j)
+{
+    struct slot *best = NULL;
+    uint32_t i, k;
+
+    if (a->slot_of[j] != SLOT_NONE)
+        return;
+    for (i = 0; i < a->cfg.cache_slots; i++) {
+        struct slot *s = &a->slots[i];
+
+        if (s->state == SL_FREE) {
+            best = s;
+            break;
+        }
+        if (s->state == SL_KEPT && !keep0(a, s) && (!best || s->used < best->used))
+            best = s;
+    }
+    if (!best)
+        return;
+    if (best->state == SL_KEPT)
+        a->slot_of[best->chunk] = SLOT_NONE;
+    best->state = SL_KEPT;
+    best->chunk = j;
+    best->used = ++a->use_seq;
+    best->fetched = 0;
+    best->acked = 0;
+    best->u.req_at = TC_PROTO_NEVER;
+    rxobj_reset(a, &best->data, a->m->chunks[j].stored_len);
+    rxobj_reset(a, &best->list,
+                tc_proto_nsegs(a->m->chunks[j].stored_len, a->seg) * TC_WIRE_SEG_HASH_LEN);
+    if (!a->cfg.dataless) {
+        memcpy(best->data.bytes, a->rb_stored, best->data.len);
+        memcpy(best->list.bytes, a->rb_list, best->list.len);
+    }
+    for (k = 0; k < best->data.nsegs; k++)
+        bm_set(best->data.have, k);
+    for (k = 0; k < best->list.nsegs; k++)
+        bm_set(best->list.have, k);
+    best->data.nhave = best->data.nsegs;
+    best->list.nhave = best->list.nsegs;
+    best->list.ok = 1;
+    best->data.ok = 1;
+    a->slot_of[j] = (uint16_t)(best - a->slots);
+}
+
 int tc_agent_on_read(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc)
 {
     uint32_t j, i, k;
@@ -3312,6 +3372,8 @@ int tc_agent_on_read(struct tc_agent *a, uint64_t now, uint64_t cookie, int rc)
                  "not served (children fall back to the seeder)",
                  j);
     }
+    if (a->rb_ok)
+        readback_cache(a, j);
     for (i = 0, k = 0; i < a->rbq_n; i++) {
         if (a->rbq[i].req.index == j)
             serve_rb(a, &a->rbq[i]);
