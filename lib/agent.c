@@ -2115,25 +2115,26 @@ static uint64_t key_blocks(const struct tc_agent *a, uint64_t key)
 /**
  * Count a multicast block of position key at [off, off + len) for the loss
  * measurement: the blocks the seeder must have sent since the previous one
- * (the rest of that object, whole objects in between, this one's earlier
- * blocks) are expected, this one is received. A step back (a new round, a
- * re-multicast) expects just this block. Objects of unknown length count
- * one block.
+ * are expected (this object's earlier blocks; when the multicast moved to
+ * the next chunk object, the rest of the previous one too), this one is
+ * received. Objects further on may have been skipped (nobody needed them),
+ * so a jump counts only this object's head; a step back (a new round, a
+ * re-multicast) expects just this block.
  */
 static void loss_count(struct tc_agent *a, uint64_t key, uint32_t off, uint32_t len)
 {
-    uint64_t exp = 1, k, b;
+    uint64_t exp = 1, b;
 
     if (a->lm_key != UINT64_MAX && key == a->lm_key && off >= a->lm_end) {
         exp += (off - a->lm_end) / a->block_len;
     } else if (a->lm_key != UINT64_MAX && key > a->lm_key) {
-        b = key_blocks(a, a->lm_key);
-        if (b * a->block_len > a->lm_end)
-            exp += (b * a->block_len - a->lm_end) / a->block_len;
-        /* whole objects in between (bounded: a long gap is counted up to
-         * the manifest's size once, not rescanned per block) */
-        for (k = a->lm_key + 1; k < key && k < a->lm_key + 1 + 2ull * TC_MANIFEST_CHUNKS_MAX; k++)
-            exp += key_blocks(a, k);
+        /* CHUNK_HASHES i follows CHUNK i - 1 and precedes CHUNK i: the
+         * objects next in line are sent unless the chunk is skipped whole */
+        if (key - a->lm_key <= 2) {
+            b = key_blocks(a, a->lm_key);
+            if (b * a->block_len > a->lm_end)
+                exp += (b * a->block_len - a->lm_end) / a->block_len;
+        }
         exp += off / a->block_len;
     }
     a->lm_key = key;

@@ -116,7 +116,7 @@
 /** A node whose chunks done lag the chunks multicast to it (covered) since
  * it was proven by more than this is a straggler (an outage: a dead parent,
  * a partition): it catches up from its parent, off the multicast, chunks. */
-#define TC_SEEDER_BEHIND_CHUNKS 128u
+#define TC_SEEDER_BEHIND_CHUNKS 512u
 /** Default cap on catching-up (slow) children per parent, children. */
 #define TC_SEEDER_CATCHUP_DEFAULT 2u
 /** EPOCH messages sent per node after a restart (unicast, with its token),
