@@ -467,15 +467,14 @@ static uint64_t wait_join(struct tc_agent *a, struct tc_wire_msg *join)
     return t;
 }
 
-/** JOIN, then WELCOME echoing its nonce. Returns the time. */
-static uint64_t welcome(struct tc_agent *a)
+/** A WELCOME answering JOIN j in the given epoch. */
+static void welcome_msg(struct tc_wire_msg *w, const struct tc_wire_msg *j, uint32_t epoch)
 {
-    struct tc_wire_msg join, w;
-    struct tc_wire_welcome *wl = &w.u.welcome;
-    uint64_t t = wait_join(a, &join);
+    struct tc_wire_welcome *wl = &w->u.welcome;
 
-    hdr(&w, TC_WIRE_WELCOME, TOKEN);
-    wl->nonce = join.u.join.nonce;
+    hdr(w, TC_WIRE_WELCOME, TOKEN);
+    w->hdr.epoch = epoch;
+    wl->nonce = j->u.join.nonce;
     wl->node_index = 3;
     wl->group_addr = GROUP.addr;
     wl->group_port = GROUP.port;
@@ -491,6 +490,15 @@ static uint64_t welcome(struct tc_agent *a)
     tc_sha256(img.m->bytes, img.m->len, wl->manifest_digest);
     tc_sha256(img.man_hashes, img.man_hashes_len, wl->manifest_hashes_digest);
     tc_sha256(img.sig, SIG_LEN, wl->sigblock_digest);
+}
+
+/** JOIN, then WELCOME echoing its nonce. Returns the time. */
+static uint64_t welcome(struct tc_agent *a)
+{
+    struct tc_wire_msg join, w;
+    uint64_t t = wait_join(a, &join);
+
+    welcome_msg(&w, &join, EPOCH);
     t += 1000;
     assert_int_equal(deliver(a, t, SEEDER, &w), 0);
     assert_int_equal(tc_agent_state(a), TC_AGENT_MANIFEST);
@@ -1697,31 +1705,6 @@ static void test_parent_silent(void **state)
     run_timers(a, heard, heard + c.limits.parent_timeout_ns + 200 * MS_NS);
     assert_int_equal(sent_count(mark, TC_WIRE_REPARENT_REQ), 1);
     tc_agent_free(a);
-}
-
-/** A WELCOME answering JOIN j in the given epoch. */
-static void welcome_msg(struct tc_wire_msg *w, const struct tc_wire_msg *j, uint32_t epoch)
-{
-    struct tc_wire_welcome *wl = &w->u.welcome;
-
-    hdr(w, TC_WIRE_WELCOME, TOKEN);
-    w->hdr.epoch = epoch;
-    wl->nonce = j->u.join.nonce;
-    wl->node_index = 3;
-    wl->group_addr = GROUP.addr;
-    wl->group_port = GROUP.port;
-    wl->mtu = MTU;
-    wl->seg_size = SEG;
-    wl->parent_index = TC_WIRE_INDEX_SEEDER;
-    wl->rate_bps = 1000000000ull;
-    wl->manifest_len = (uint32_t)img.m->len;
-    wl->sigblock_len = SIG_LEN;
-    wl->heartbeat_ms = 500;
-    wl->report_ms = 100;
-    wl->depth = 1;
-    tc_sha256(img.m->bytes, img.m->len, wl->manifest_digest);
-    tc_sha256(img.man_hashes, img.man_hashes_len, wl->manifest_hashes_digest);
-    tc_sha256(img.sig, SIG_LEN, wl->sigblock_digest);
 }
 
 /** An EPOCH (new epoch 2, previous 1) from `from` with this session and token. */
