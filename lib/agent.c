@@ -42,6 +42,10 @@
 #define NS_PER_MS 1000000ull
 /** Largest 16-bit counter on the wire. */
 #define U16_MAX 0xffffu
+/** Distinct objects whose ACK one call into the core can owe (a datagram
+ * names one object; a batch one too): more are dropped, the next block
+ * brings them, objects. */
+#define ACK_DUE_MAX 4u
 /** Slot index meaning "no slot" in the per-chunk slot table. */
 #define SLOT_NONE 0xffffu
 
@@ -263,15 +267,15 @@ struct tc_agent {
     uint64_t rejoin_at;      /**< when */
     uint8_t *held_now;       /**< bitmap of chunks done (re-JOIN summaries) */
     /* stragglers and streams */
-    int tree_only;           /**< WELCOME said tree-only */
-    uint32_t nstreams;       /**< streams in use */
-    int leaf;                /**< REPARENT said LEAF: we are a catching-up straggler */
-    int streamed;            /**< our parent streams to us (tree-only or leaf) */
-    uint64_t behind_at;      /**< next BEHIND request (0: none wanted) */
-    uint32_t bad_samples;    /**< consecutive loss samples at or above the behind bucket */
-    uint32_t ack_pos_hi;     /**< highest position announced in ACKs ahead */
-    uint64_t ack_due[4];     /**< positions + 1 to ACK at the end of this call (0 = none) */
-    struct astream *streams; /**< TC_AGENT_STREAMS_MAX stream slots */
+    int tree_only;                 /**< WELCOME said tree-only */
+    uint32_t nstreams;             /**< streams in use */
+    int leaf;                      /**< REPARENT said LEAF: we are a catching-up straggler */
+    int streamed;                  /**< our parent streams to us (tree-only or leaf) */
+    uint64_t behind_at;            /**< next BEHIND request (0: none wanted) */
+    uint32_t bad_samples;          /**< consecutive loss samples at or above the behind bucket */
+    uint32_t ack_pos_hi;           /**< highest position announced in ACKs ahead */
+    uint64_t ack_due[ACK_DUE_MAX]; /**< positions + 1 to ACK at the end of this call (0 = none) */
+    struct astream *streams;       /**< TC_AGENT_STREAMS_MAX stream slots */
     /* multicast loss measurement */
     uint64_t lm_key;                                /**< object key of the last multicast block */
     uint32_t lm_end;                                /**< its end offset */
@@ -1819,42 +1823,19 @@ static void serve_readback(struct tc_agent *a, const struct tc_wire_repair_req *
     rb_next(a);
 }
 
-/** A child's REPAIR_REQ: serve what we hold and have checked. */
+static int src_cached(const struct tc_agent *a, uint8_t object, uint32_t index, struct src *sr);
+
+/** A child's REPAIR_REQ: serve what we hold and have checked (a chunk no
+ * longer cached is read back first). */
 static void on_repair_req(struct tc_agent *a, const struct tc_wire_repair_req *req,
                           struct tc_proto_peer to, uint64_t token)
 {
-    int mi = mobj_index(req->object);
     struct src sr;
 
-    memset(&sr, 0, sizeof(sr));
-    if (mi >= 0) {
-        const struct rxobj *o = &a->mobj[mi];
-
-        if (!o->len || (!o->ok && !o->unchecked))
-            return; /* whole-checked objects are served only once verified */
-        sr.bytes = o->bytes;
-        sr.len = o->len;
-        sr.have = o->ok ? NULL : o->have;
-        sr.unchecked = o->ok ? NULL : o->unchecked;
+    if (src_cached(a, req->object, req->index, &sr) == 0)
         serve(a, &sr, req, to, token);
-        return;
-    }
-    if (!a->m || req->index >= a->m->chunk_count || a->m->chunks[req->index].enc == TC_ENC_ZERO)
-        return;
-    if (a->slot_of[req->index] != SLOT_NONE) {
-        const struct slot *s = &a->slots[a->slot_of[req->index]];
-        const struct rxobj *o = req->object == TC_WIRE_OBJ_CHUNK ? &s->data : &s->list;
-
-        if (req->object == TC_WIRE_OBJ_CHUNK_HASHES && !o->ok)
-            return;
-        sr.bytes = o->bytes;
-        sr.len = o->len;
-        sr.have = o->have;
-        sr.unchecked = o->unchecked;
-        serve(a, &sr, req, to, token);
-        return;
-    }
-    if (a->chunk_st[req->index] == CS_DONE || a->chunk_st[req->index] == CS_HELD)
+    else if (mobj_index(req->object) < 0 && a->m && req->index < a->m->chunk_count &&
+             (a->chunk_st[req->index] == CS_DONE || a->chunk_st[req->index] == CS_HELD))
         serve_readback(a, req, to, token);
 }
 
@@ -2316,7 +2297,7 @@ static void ack_note(struct tc_agent *a, uint8_t object, uint32_t index)
 
     if (pos == UINT32_MAX)
         return;
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < ACK_DUE_MAX; i++) {
         if (a->ack_due[i] == pos + 1ull)
             return;
         if (a->ack_due[i] == 0) {
@@ -2332,7 +2313,7 @@ static void ack_flush(struct tc_agent *a)
     struct tc_wire_msg msg;
     uint32_t i, p, hi;
 
-    for (i = 0; i < 4 && a->ack_due[i]; i++) {
+    for (i = 0; i < ACK_DUE_MAX && a->ack_due[i]; i++) {
         uint32_t pos = (uint32_t)(a->ack_due[i] - 1);
 
         a->ack_due[i] = 0;
@@ -2360,9 +2341,12 @@ static void ack_flush(struct tc_agent *a)
 
 /* ---- streams: the parent side --------------------------------------------------------- */
 
-/** Where the bytes of (object, index) are for serving: 0 and *sr, or -EAGAIN (read-back
- * started or busy), or -ENOENT (we do not have it). */
-static int src_for(struct tc_agent *a, uint8_t object, uint32_t index, struct src *sr)
+/**
+ * Where the bytes of (object, index) are for serving, without reading
+ * anything back: a manifest object, a cache slot (checked segments only),
+ * or the chunk read back last. 0 and *sr, or -ENOENT.
+ */
+static int src_cached(const struct tc_agent *a, uint8_t object, uint32_t index, struct src *sr)
 {
     int mi = mobj_index(object);
 
@@ -2392,11 +2376,8 @@ static int src_for(struct tc_agent *a, uint8_t object, uint32_t index, struct sr
         sr->unchecked = o->unchecked;
         return 0;
     }
-    if (a->chunk_st[index] != CS_DONE && a->chunk_st[index] != CS_HELD)
-        return -ENOENT;
-    if (a->rb == RB_READY && a->rb_chunk == index) {
-        if (!a->rb_ok)
-            return -ENOENT;
+    if (a->rb == RB_READY && a->rb_chunk == index && a->rb_ok &&
+        (a->chunk_st[index] == CS_DONE || a->chunk_st[index] == CS_HELD)) {
         sr->len = a->m->chunks[index].stored_len;
         if (object == TC_WIRE_OBJ_CHUNK) {
             sr->bytes = a->rb_stored;
@@ -2406,6 +2387,20 @@ static int src_for(struct tc_agent *a, uint8_t object, uint32_t index, struct sr
         }
         return 0;
     }
+    return -ENOENT;
+}
+
+/** src_cached(), else start reading a written chunk back: -EAGAIN (its
+ * completion wakes the streams), or -ENOENT (we do not have it). */
+static int src_for(struct tc_agent *a, uint8_t object, uint32_t index, struct src *sr)
+{
+    if (src_cached(a, object, index, sr) == 0)
+        return 0;
+    if (mobj_index(object) >= 0 || !a->m || index >= a->m->chunk_count ||
+        (a->chunk_st[index] != CS_DONE && a->chunk_st[index] != CS_HELD))
+        return -ENOENT;
+    if (a->rb == RB_READY && a->rb_chunk == index)
+        return -ENOENT; /* read back and refused (logged): not served from here */
     if (a->rb != RB_READING && a->ops->read) {
         a->rb = RB_READING;
         a->rb_chunk = index;

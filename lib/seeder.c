@@ -920,7 +920,8 @@ static int maybe_start(struct tc_seeder *s, uint64_t now)
          * what it missed */
         if (s->restored_ns) {
             if (s->nactive < s->restored_active &&
-                now < s->restored_ns + 2ull * s->cfg.limits.rejoin_spread_ms * NS_PER_MS)
+                now < s->restored_ns + (uint64_t)TC_SEEDER_RESTART_WAIT_SPREADS *
+                                           s->cfg.limits.rejoin_spread_ms * NS_PER_MS)
                 return 0;
         } else if (s->nactive < min_nodes && now < s->first_proof_ns + s->cfg.start_wait_ns) {
             return 0;
@@ -2960,7 +2961,8 @@ uint64_t tc_seeder_next_deadline(const struct tc_seeder *s)
         if (t < d)
             d = t;
     } else if (!s->started && s->first_proof_ns != 0 && !s->cfg.tree_only) {
-        t = s->restored_ns ? s->restored_ns + 2ull * s->cfg.limits.rejoin_spread_ms * NS_PER_MS
+        t = s->restored_ns ? s->restored_ns + (uint64_t)TC_SEEDER_RESTART_WAIT_SPREADS *
+                                                  s->cfg.limits.rejoin_spread_ms * NS_PER_MS
                            : s->first_proof_ns + s->cfg.start_wait_ns;
         if (t < d)
             d = t;

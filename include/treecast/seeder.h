@@ -119,6 +119,9 @@
 #define TC_SEEDER_BEHIND_CHUNKS 512u
 /** Default cap on catching-up (slow) children per parent, children. */
 #define TC_SEEDER_CATCHUP_DEFAULT 2u
+/** After a restart the first round waits for every node restored as
+ * receiving, at most this many rejoin_spread_ms, spreads. */
+#define TC_SEEDER_RESTART_WAIT_SPREADS 2u
 /** EPOCH messages sent per node after a restart (unicast, with its token),
  * and once to the group, copies. */
 #define TC_SEEDER_EPOCH_COPIES 2u
