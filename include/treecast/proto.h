@@ -22,6 +22,13 @@
  * the floor charge this (the simulator charges the same, simnet.h). */
 #define TC_PROTO_WIRE_OVERHEAD 66u
 
+/** The UDP port of a session when none is configured: the seeder's control
+ * port, the multicast group's port and the agents' own port. */
+#define TC_PROTO_PORT_DEFAULT 4711u
+/** The multicast group when none is configured (239.77.0.1, in the
+ * administratively scoped 239.0.0.0/8), host order. */
+#define TC_PROTO_GROUP_DEFAULT 0xEF4D0001u
+
 /** A time meaning "never" (no deadline), ns. */
 #define TC_PROTO_NEVER UINT64_MAX
 
