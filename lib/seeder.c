@@ -102,6 +102,10 @@ struct node {
     uint8_t done_acked;        /**< DONE_ACK sent (after its state became durable) */
     uint32_t covered;          /**< chunks multicast to it since it was proven (covered) */
     uint32_t done_at_proof;    /**< its chunks_done when proven (first HEARTBEAT) */
+    uint64_t unicast_bytes;    /**< DATA payload bytes unicast to it (repairs, streams) */
+    uint8_t loss_seen;         /**< loss_bucket is valid (a REPORT from it arrived) */
+    uint8_t loss_bucket;       /**< highest non-empty loss_hist bucket of its last REPORT */
+    uint8_t err_level;         /**< level of the line in the node's err_text slot */
 };
 
 /** A stream to one of the seeder's own children (tree-only, or a straggler). */
@@ -245,6 +249,9 @@ struct tc_seeder {
     uint64_t now_ns;                       /**< time of the current entry point call */
     int fatal;                             /**< 0, or the error that stopped the seeder */
     int addr_warned;                       /**< the unencodable-address warning was logged */
+    char *err_text;                        /**< nodes_max x TC_SEEDER_NODE_ERROR_MAX: each
+                                                node's last LOG line at TC_PROTO_LOG_WARN
+                                                or worse, escaped, NUL-terminated */
     struct tc_seeder_stats st;             /**< counters */
 };
 
@@ -693,6 +700,10 @@ static uint64_t send_range(struct tc_seeder *s, const struct objref *o, uint32_t
         }
         blocks += nb;
         if (token != 0) {
+            uint32_t to_node = tok_find(s, token);
+
+            if (to_node != UINT32_MAX)
+                s->nodes[to_node].unicast_bytes += total;
             s->st.repair_blocks += nb;
             s->st.repair_bytes += total;
         } else {
@@ -1324,6 +1335,7 @@ static void on_join(struct tc_seeder *s, uint64_t now, struct tc_proto_peer from
         nd->done_acked = 0;
         nd->hb_seen = 0;
         nd->log_seen = 0;
+        nd->loss_seen = 0;
         nd->chunks_done = 0;
         slog(s, TC_PROTO_LOG_INFO, "seeder: node %u restarted: new token, rejoins the tree", n);
         release_pending(s, now);
@@ -1618,6 +1630,11 @@ static void on_report(struct tc_seeder *s, uint64_t now, uint32_t n, const struc
     slot->rx_ns = now;
     slot->r = *r;
     s->st.reports_rx++;
+    s->nodes[n].loss_seen = 1;
+    s->nodes[n].loss_bucket = 0;
+    for (k = 0; k < TC_WIRE_LOSS_HIST; k++)
+        if (r->loss_hist[k] > 0)
+            s->nodes[n].loss_bucket = (uint8_t)k;
     /* Counted per report interval of the seeder's clock: queueing delays
      * can put two of a child's reports into one interval. */
     interval = now / ((uint64_t)s->cfg.limits.report_ms * NS_PER_MS);
@@ -1662,6 +1679,15 @@ static void on_log(struct tc_seeder *s, uint32_t n, const struct tc_wire_log *l)
     nd->log_seen = 1;
     nd->log_seq = l->seq;
     tc_wire_escape(text, sizeof(text), l->text, l->text_len);
+    if (level <= TC_PROTO_LOG_WARN) {
+        /* escaped text is ASCII: cutting it anywhere keeps it valid */
+        char *slot = s->err_text + (size_t)n * TC_SEEDER_NODE_ERROR_MAX;
+        size_t len = strnlen(text, TC_SEEDER_NODE_ERROR_MAX - 1);
+
+        memcpy(slot, text, len);
+        slot[len] = '\0';
+        nd->err_level = (uint8_t)level;
+    }
     slog(s, level, "node %u (%02x:%02x:%02x:%02x:%02x:%02x): %s", n, nd->mac[0], nd->mac[1],
          nd->mac[2], nd->mac[3], nd->mac[4], nd->mac[5], text);
 }
@@ -2658,6 +2684,7 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     s->rep = calloc(TC_TREE_FANOUT_MAX, sizeof(*s->rep));
     s->nstreams_max = s->cfg.root_fanout + tp.catchup_max;
     s->streams = calloc(s->nstreams_max, sizeof(*s->streams));
+    s->err_text = calloc(cfg->nodes_max, TC_SEEDER_NODE_ERROR_MAX);
     if (ops->persist || cfg->restore) {
         s->state_cap = TC_SEEDSTATE_LEN(cfg->nodes_max);
         s->state_buf = malloc(s->state_cap);
@@ -2670,7 +2697,8 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
     s->buf_cap = (size_t)cfg->mtu - TC_WIRE_IPV4_HDR_LEN - TC_WIRE_UDP_HDR_LEN;
     s->bufs = malloc(TC_SEEDER_BATCH_MAX * s->buf_cap);
     if (!s->nodes || !s->mac_ht || !s->tok_ht || !s->needs || !s->need_count || !s->forced ||
-        !s->last_sent || !s->dirty || !s->gq || !s->ev || !s->rep || !s->bufs || !s->streams) {
+        !s->last_sent || !s->dirty || !s->gq || !s->ev || !s->rep || !s->bufs || !s->streams ||
+        !s->err_text) {
         rc = tc_err_set(err, -ENOMEM, "seeder: out of memory for %u nodes x %u chunks",
                         cfg->nodes_max, cc);
         goto err_free;
@@ -2757,6 +2785,7 @@ void tc_seeder_free(struct tc_seeder *s)
     free(s->ev);
     free(s->rep);
     free(s->streams);
+    free(s->err_text);
     free(s->state_buf);
     free(s->state_nodes);
     free(s->bufs);
@@ -2994,6 +3023,13 @@ int tc_seeder_node(const struct tc_seeder *s, uint32_t index, struct tc_seeder_n
     out->joined_ns = nd->joined_ns;
     out->done_ns = nd->done_ns;
     out->slow = nd->slow;
+    out->covered = nd->covered;
+    out->unicast_bytes = nd->unicast_bytes;
+    out->loss_known = nd->loss_seen;
+    out->loss_bucket = nd->loss_bucket;
+    out->error_level = nd->err_level;
+    memcpy(out->last_error, s->err_text + (size_t)index * TC_SEEDER_NODE_ERROR_MAX,
+           sizeof(out->last_error));
     return 0;
 }
 

@@ -58,6 +58,7 @@ int tc_cmd_inspect(int argc, char **argv);
 int tc_cmd_unpack(int argc, char **argv);
 int tc_cmd_revoke(int argc, char **argv);
 int tc_cmd_sim(int argc, char **argv);
+int tc_cmd_serve(int argc, char **argv);
 
 /** What was being done when an rc arrived: decides its exit class. */
 enum tc_cli_phase {

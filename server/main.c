@@ -31,6 +31,7 @@ static const struct main_cmd main_cmds[] = {
     {"unpack", tc_cmd_unpack, "verify a .tcimg and write it to a file or block device"},
     {"revoke", tc_cmd_revoke, "make a signed revocation list (.tcrl)"},
     {"sim", tc_cmd_sim, "simulate a session: N nodes, loss, timings, checks"},
+    {"serve", tc_cmd_serve, "serve an image to treecast-agent nodes (multicast + repair tree)"},
 };
 
 /**
@@ -50,8 +51,8 @@ static void main_help(FILE *f)
         fprintf(f, "  %-9s %s\n", main_cmds[i].name, main_cmds[i].summary);
     fprintf(f, "\n"
                "'treecast COMMAND --help' describes a command.\n"
-               "Exit codes: 0 ok, 1 internal error, 2 usage, 4 trust or policy, 5 disk or\n"
-               "target, 6 malformed or corrupt image.\n");
+               "Exit codes: 0 ok, 1 internal error, 2 usage, 3 network, 4 trust or policy,\n"
+               "5 disk or target, 6 malformed or corrupt image.\n");
 }
 
 /**

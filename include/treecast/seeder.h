@@ -126,6 +126,11 @@
  * and once to the group, copies. */
 #define TC_SEEDER_EPOCH_COPIES 2u
 
+/** Longest line kept per node as its last error (a LOG line it shipped at
+ * TC_PROTO_LOG_WARN or worse, escaped), bytes with the NUL: the seeder keeps
+ * nodes_max of them. */
+#define TC_SEEDER_NODE_ERROR_MAX 160u
+
 struct tc_seeder;
 
 /** What the seeder needs from its environment. All ops are called from
@@ -217,6 +222,17 @@ struct tc_seeder_node_info {
     uint64_t joined_ns;              /**< first WELCOME */
     uint64_t done_ns;                /**< DONE received (0 if not) */
     int slow;                        /**< a straggler (catching-up leaf) */
+    uint32_t covered;                /**< chunks multicast to it since it was proven (reset
+                                          while it reports that it is not receiving yet) */
+    uint64_t unicast_bytes;          /**< DATA payload bytes the seeder unicast to it
+                                          (repairs, tree-only and catch-up streams) */
+    int loss_known;                  /**< loss_bucket is valid: it is (was) a direct child
+                                          and its REPORT arrived */
+    unsigned loss_bucket;            /**< highest non-empty REPORT.loss_hist bucket of its
+                                          subtree (0 = no loss above baseline .. 7 = >= 30 %) */
+    int error_level;                 /**< level of last_error (0: none) */
+    char last_error[TC_SEEDER_NODE_ERROR_MAX]; /**< last LOG line it shipped at
+                                                    TC_PROTO_LOG_WARN or worse ("" none) */
 };
 
 /** Counters (monotonic since tc_seeder_new()). */
