@@ -2086,8 +2086,10 @@ static void streams_sync(struct tc_seeder *s, uint64_t now)
         ss = &s->streams[k];
         ss->node = kids[i];
         ss->s = s;
-        /* tree-only: the seeder's own pace; a straggler: a share of it */
-        cap = s->cfg.tree_only ? 0 : s->cfg.rate_bps * TC_SEEDER_CATCHUP_SHARE_PERMILLE / 1000;
+        /* tree-only: the session rate shared by the root's streams (the
+         * seeder's link); a straggler: a share of it */
+        cap = s->cfg.tree_only ? s->cfg.rate_bps / s->cfg.root_fanout
+                               : s->cfg.rate_bps * TC_SEEDER_CATCHUP_SHARE_PERMILLE / 1000;
         tc_stream_tx_init(&ss->tx, &ss_ops, ss, s->seg_size, s->block_len, TC_STREAM_CWND_MAX_BYTES,
                           cap, 0);
         slog(s, TC_PROTO_LOG_DEBUG, "seeder: streaming to node %u (%s)", kids[i],

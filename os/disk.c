@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -44,6 +45,11 @@
 #define MARKER_OFF_NAME 24
 #define MARKER_OFF_HASH 448
 #define MARKER_VERSION 1
+/** Extra header field offsets (see disk.h). */
+#define EXTRA_OFF_MAGIC TC_DISK_MARKER_LEN
+#define EXTRA_MAGIC_LEN 16
+#define EXTRA_OFF_LEN (EXTRA_OFF_MAGIC + EXTRA_MAGIC_LEN)
+#define EXTRA_OFF_HASH (EXTRA_OFF_LEN + 8)
 /** Longest line read from /proc/self/mountinfo or /proc/swaps, bytes. */
 #define DISK_PROC_LINE_MAX 4096
 
@@ -88,7 +94,13 @@ struct tc_disk {
     unsigned pending;                           /**< submitted and not yet returned by poll */
     int stop;                                   /**< close requested */
     int first_err;                              /**< first failed request's rc, 0 if none */
+    int evfd;                                   /**< eventfd: readable while ev_count > 0 */
 };
+
+static int disk_write_marker(struct tc_disk *d, const char *name, uint64_t zlen,
+                             struct tc_err *err);
+static int disk_check_space(int fd, const char *path, const struct stat *st,
+                            const struct tc_disk_opts *o, struct tc_err *err);
 
 /**
  * pwritev() an iovec array fully at off, advancing through short writes.
@@ -246,6 +258,20 @@ static unsigned disk_take_batch(struct tc_disk *d, struct disk_req *batch)
 }
 
 /**
+ * Make the eventfd readable (events wait). A full counter (EAGAIN) is
+ * readable already.
+ */
+static void disk_signal(struct tc_disk *d)
+{
+    uint64_t one = 1;
+    ssize_t n;
+
+    do {
+        n = write(d->evfd, &one, sizeof(one));
+    } while (n < 0 && errno == EINTR);
+}
+
+/**
  * The writer thread: take a batch, run it unlocked, release the buffers,
  * post the completions. After the first failure nothing more touches the
  * disk: every later request completes with the same code.
@@ -284,6 +310,7 @@ static void *disk_thread(void *arg)
             e->rc = rc;
             d->ev_count++;
         }
+        disk_signal(d);
         pthread_cond_broadcast(&d->done);
     }
     pthread_mutex_unlock(&d->lock);
@@ -391,6 +418,15 @@ int tc_disk_poll(struct tc_disk *d, struct tc_disk_event *ev, unsigned max, int 
     if (timeout_ms > 0)
         deadline = disk_deadline(timeout_ms);
     pthread_mutex_lock(&d->lock);
+    /* Drained under the lock, so a completion posted later signals again;
+     * signalled again below if events stay behind. */
+    {
+        uint64_t cnt;
+        ssize_t r;
+        do {
+            r = read(d->evfd, &cnt, sizeof(cnt));
+        } while (r < 0 && errno == EINTR);
+    }
     while (d->ev_count == 0 && d->pending > 0 && timeout_ms != 0) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&d->done, &d->lock);
@@ -404,6 +440,8 @@ int tc_disk_poll(struct tc_disk *d, struct tc_disk_event *ev, unsigned max, int 
     d->ev_head = (d->ev_head + n) % TC_DISK_QUEUE_MAX;
     d->ev_count -= n;
     d->pending -= n;
+    if (d->ev_count > 0)
+        disk_signal(d);
     if (n > 0)
         pthread_cond_broadcast(&d->done);
     pthread_mutex_unlock(&d->lock);
@@ -483,6 +521,144 @@ int tc_disk_read_marker(struct tc_disk *d, char *name, size_t cap)
     memcpy(name, rec + MARKER_OFF_NAME, n);
     name[n] = '\0';
     return 1;
+}
+
+/**
+ * The eventfd that polls readable while completions wait.
+ */
+int tc_disk_event_fd(const struct tc_disk *d)
+{
+    return d->evfd;
+}
+
+/**
+ * True when nothing was ever queued or everything queued has been polled:
+ * the synchronous marker and resize calls may touch the target then.
+ */
+static int disk_idle(struct tc_disk *d)
+{
+    int idle;
+
+    pthread_mutex_lock(&d->lock);
+    idle = d->pending == 0 && d->q_count == 0;
+    pthread_mutex_unlock(&d->lock);
+    return idle;
+}
+
+/**
+ * Mark the target in progress for an image learned after the open.
+ */
+int tc_disk_mark(struct tc_disk *d, const char *pin, uint64_t zero_len, const uint8_t *extra,
+                 size_t extra_len, struct tc_err *err)
+{
+    uint64_t zlen = zero_len > TC_DISK_MARKER_LEN ? zero_len : TC_DISK_MARKER_LEN;
+    uint8_t hdr[TC_DISK_EXTRA_OFF - TC_DISK_MARKER_LEN];
+    int rc;
+
+    if (!disk_idle(d))
+        return tc_err_set(err, -EBUSY, "target %s: the marker must come before any write", d->path);
+    if (extra_len > 0 && (extra_len > zlen || zlen - extra_len < TC_DISK_EXTRA_OFF ||
+                          TC_DISK_EXTRA_OFF + extra_len > d->size))
+        return tc_err_set(err, -ENOSPC,
+                          "target %s: %zu extra bytes do not fit in the first %llu bytes after "
+                          "the %u-byte marker",
+                          d->path, extra_len, (unsigned long long)zlen, TC_DISK_EXTRA_OFF);
+    rc = disk_write_marker(d, pin, zlen, err);
+    if (rc < 0 || extra_len == 0)
+        return rc;
+    memcpy(hdr, TC_DISK_EXTRA_MAGIC, EXTRA_MAGIC_LEN);
+    tc_put_be64(hdr + EXTRA_OFF_LEN - TC_DISK_MARKER_LEN, (uint64_t)extra_len);
+    tc_sha256(extra, extra_len, hdr + EXTRA_OFF_HASH - TC_DISK_MARKER_LEN);
+    rc = tc_io_pwrite_full(d->fd, hdr, sizeof(hdr), TC_DISK_MARKER_LEN);
+    if (rc == 0)
+        rc = tc_io_pwrite_full(d->fd, extra, extra_len, TC_DISK_EXTRA_OFF);
+    if (rc == 0)
+        rc = disk_sync(d);
+    if (rc < 0)
+        return tc_err_set(err, rc, "cannot write the marker's %zu extra bytes to target %s: %s",
+                          extra_len, d->path, strerror(-rc));
+    return 0;
+}
+
+/**
+ * Read back the extra bytes of a valid marker.
+ */
+int tc_disk_read_extra(struct tc_disk *d, size_t max, uint8_t **out, size_t *len)
+{
+    uint8_t hdr[TC_DISK_EXTRA_OFF - TC_DISK_MARKER_LEN], hash[TC_SHA256_LEN];
+    uint64_t n;
+    uint8_t *buf;
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    rc = tc_disk_read_marker(d, NULL, 0);
+    if (rc <= 0)
+        return rc;
+    if (d->size < TC_DISK_EXTRA_OFF)
+        return 0;
+    rc = tc_disk_read(d, TC_DISK_MARKER_LEN, hdr, sizeof(hdr));
+    if (rc < 0)
+        return rc;
+    if (memcmp(hdr, TC_DISK_EXTRA_MAGIC, EXTRA_MAGIC_LEN) != 0)
+        return 0;
+    n = tc_get_be64(hdr + EXTRA_OFF_LEN - TC_DISK_MARKER_LEN);
+    if (n == 0 || n > max || n > d->size - TC_DISK_EXTRA_OFF)
+        return 0;
+    buf = malloc((size_t)n);
+    if (!buf)
+        return -ENOMEM;
+    rc = tc_disk_read(d, TC_DISK_EXTRA_OFF, buf, (size_t)n);
+    if (rc < 0) {
+        free(buf);
+        return rc;
+    }
+    tc_sha256(buf, (size_t)n, hash);
+    if (memcmp(hash, hdr + EXTRA_OFF_HASH - TC_DISK_MARKER_LEN, TC_SHA256_LEN) != 0) {
+        free(buf);
+        return 0;
+    }
+    *out = buf;
+    *len = (size_t)n;
+    return 1;
+}
+
+/**
+ * Size the target for the image once its size is known.
+ */
+int tc_disk_set_size(struct tc_disk *d, uint64_t size, uint64_t data_bytes, struct tc_err *err)
+{
+    struct tc_disk_opts o;
+    struct stat st;
+    int rc;
+
+    if (!disk_idle(d))
+        return tc_err_set(err, -EBUSY, "target %s: sized after a write", d->path);
+    if (d->is_blk) {
+        if (d->size < size)
+            return tc_err_set(err, -ENOSPC,
+                              "target %s is too small: %llu bytes, the image needs %llu bytes",
+                              d->path, (unsigned long long)d->size, (unsigned long long)size);
+        return 0;
+    }
+    if (fstat(d->fd, &st) < 0) {
+        rc = -errno;
+        return tc_err_set(err, rc, "cannot stat target %s: %s", d->path, strerror(-rc));
+    }
+    memset(&o, 0, sizeof(o));
+    o.data_bytes = data_bytes;
+    rc = disk_check_space(d->fd, d->path, &st, &o, err);
+    if (rc < 0)
+        return rc;
+    if ((uint64_t)st.st_size != size && ftruncate(d->fd, (off_t)size) < 0) {
+        int e = errno;
+        rc = e == EFBIG ? -ENOSPC : -e;
+        return tc_err_set(err, rc, "cannot size target %s from %llu to the image's %llu bytes: %s",
+                          d->path, (unsigned long long)st.st_size, (unsigned long long)size,
+                          strerror(e));
+    }
+    d->size = size;
+    return 0;
 }
 
 /**
@@ -662,11 +838,10 @@ static int disk_open_blk(struct tc_disk *d, const char *path, dev_t rdev, struct
  * Zero the first marker bytes, write the marker record over them and fsync,
  * so that a target is unbootable before anything else lands on it.
  */
-static int disk_write_marker(struct tc_disk *d, const struct tc_disk_opts *o, struct tc_err *err)
+static int disk_write_marker(struct tc_disk *d, const char *name, uint64_t zlen, struct tc_err *err)
 {
     uint8_t rec[TC_DISK_MARKER_LEN];
-    uint64_t zlen = o->marker_len > TC_DISK_MARKER_LEN ? o->marker_len : TC_DISK_MARKER_LEN;
-    size_t n = strlen(o->marker_name);
+    size_t n = strlen(name);
     int rc;
 
     if (n > TC_DISK_MARKER_NAME_MAX)
@@ -674,7 +849,7 @@ static int disk_write_marker(struct tc_disk *d, const struct tc_disk_opts *o, st
                           TC_DISK_MARKER_NAME_MAX);
     if (zlen > d->size)
         zlen = d->size;
-    disk_marker_put(rec, o->marker_name, n);
+    disk_marker_put(rec, name, n);
     rc = disk_zero(d, 0, zlen);
     /* A target too small for the record (a tiny image) is just zeroed. */
     if (rc == 0 && d->size >= TC_DISK_MARKER_LEN)
@@ -730,6 +905,7 @@ int tc_disk_open(struct tc_disk **out, const char *path, const struct tc_disk_op
     if (!d)
         return tc_err_set(err, -ENOMEM, "out of memory opening target %s", path);
     d->fd = -1;
+    d->evfd = -1;
     d->lbs = 512;
     d->zeroout_ok = 1;
     d->path = strdup(path);
@@ -802,11 +978,20 @@ int tc_disk_open(struct tc_disk **out, const char *path, const struct tc_disk_op
     }
 
     if (o->marker_name) {
-        rc = disk_write_marker(d, o, err);
+        rc = disk_write_marker(
+            d, o->marker_name,
+            o->marker_len > TC_DISK_MARKER_LEN ? o->marker_len : TC_DISK_MARKER_LEN, err);
         if (rc < 0)
             goto err_close;
     }
 
+    d->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (d->evfd < 0) {
+        rc = -errno;
+        tc_err_set(err, rc, "cannot create the event descriptor for target %s: %s", path,
+                   strerror(-rc));
+        goto err_close;
+    }
     pthread_mutex_init(&d->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -828,6 +1013,8 @@ err_sync:
     pthread_cond_destroy(&d->done);
     pthread_mutex_destroy(&d->lock);
 err_close:
+    if (d->evfd >= 0)
+        close(d->evfd);
     if (d->fd >= 0)
         close(d->fd);
     if (created)
@@ -858,6 +1045,7 @@ int tc_disk_close(struct tc_disk *d)
     rc = d->first_err;
     if (close(d->fd) < 0 && rc == 0)
         rc = -errno;
+    close(d->evfd);
     pthread_cond_destroy(&d->work);
     pthread_cond_destroy(&d->done);
     pthread_mutex_destroy(&d->lock);

@@ -47,6 +47,19 @@
 #define TC_DISK_MARKER_LEN 512
 #define TC_DISK_MARKER_NAME_MAX 400
 
+/*
+ * tc_disk_mark() may follow the marker record with the caller's extra bytes
+ * (the agent keeps the manifest and its signature block there, for resume):
+ *   512  16  "TREECAST-EXTRA1\n"
+ *   528   8  length n of the extra bytes (big-endian)
+ *   536  32  SHA-256 of the extra bytes
+ *   568   n  the extra bytes
+ * all inside the zeroed first range, which chunk 0 overwrites last.
+ */
+#define TC_DISK_EXTRA_MAGIC "TREECAST-EXTRA1\n"
+/** Bytes before the extra bytes themselves (marker record + extra header). */
+#define TC_DISK_EXTRA_OFF 568u
+
 struct tc_disk;
 
 /** Open options. */
@@ -134,6 +147,40 @@ uint64_t tc_disk_size(const struct tc_disk *d);
 
 /* True if the target is a block device (else a regular file). */
 int tc_disk_is_blockdev(const struct tc_disk *d);
+
+/*
+ * A file descriptor that polls readable while events wait for tc_disk_poll()
+ * (an eventfd), so that one poll()/ppoll() can wait for both the network and
+ * the disk. Owned by the disk; tc_disk_poll() drains it.
+ */
+int tc_disk_event_fd(const struct tc_disk *d);
+
+/*
+ * The in-progress marker for a caller that learns the image after opening
+ * the target (the agent): zero [0, zero_len) (at least TC_DISK_MARKER_LEN),
+ * write the marker naming pin and, when extra_len > 0, the extra bytes after
+ * it (layout above), and fsync; synchronous. Must come before any submit
+ * (-EBUSY otherwise). -ENOSPC when the extra bytes do not fit in zero_len or
+ * the target; the message names the sizes.
+ */
+int tc_disk_mark(struct tc_disk *d, const char *pin, uint64_t zero_len, const uint8_t *extra,
+                 size_t extra_len, struct tc_err *err);
+
+/*
+ * Read the extra bytes tc_disk_mark() stored after a valid marker: 1 with a
+ * malloc()ed copy in *out (the caller frees it) and its length in *len when
+ * they are there, their length is at most max and their SHA-256 matches; 0
+ * when not; a negative errno for a read error.
+ */
+int tc_disk_read_extra(struct tc_disk *d, size_t max, uint8_t **out, size_t *len);
+
+/*
+ * Size the target for an image of size bytes before any write: a regular
+ * file is refused if its file system lacks data_bytes (0 = no check), then
+ * set to exactly size bytes; a block device smaller than size is refused
+ * (-ENOSPC, naming both sizes). Must come before any submit (-EBUSY).
+ */
+int tc_disk_set_size(struct tc_disk *d, uint64_t size, uint64_t data_bytes, struct tc_err *err);
 
 /* Wait for everything queued, stop the workers, close. Returns the first error seen. */
 int tc_disk_close(struct tc_disk *d);
