@@ -685,6 +685,13 @@ int ag_run(struct ag *g)
         } else {
             disk_drain(g);
             snprintf(err.msg, sizeof(err.msg), "%s", e->msg[0] ? e->msg : strerror(-rc));
+            /* The seeder's REJECT "disk too small" carries no size: name the
+             * target and what it holds. */
+            if (rc == -ENOSPC && !strstr(err.msg, g->disk_path)) {
+                size_t n = strlen(err.msg);
+                snprintf(err.msg + n, sizeof(err.msg) - n, "; target %s holds %llu bytes",
+                         g->disk_path, (unsigned long long)tc_disk_size(g->disk));
+            }
             return fail(g, exit_code(g, rc), err.msg);
         }
         /* Restart: a fresh core, same socket and target. */

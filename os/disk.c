@@ -418,21 +418,23 @@ int tc_disk_poll(struct tc_disk *d, struct tc_disk_event *ev, unsigned max, int 
     if (timeout_ms > 0)
         deadline = disk_deadline(timeout_ms);
     pthread_mutex_lock(&d->lock);
-    /* Drained under the lock, so a completion posted later signals again;
-     * signalled again below if events stay behind. */
-    {
-        uint64_t cnt;
-        ssize_t r;
-        do {
-            r = read(d->evfd, &cnt, sizeof(cnt));
-        } while (r < 0 && errno == EINTR);
-    }
     while (d->ev_count == 0 && d->pending > 0 && timeout_ms != 0) {
         if (timeout_ms < 0) {
             pthread_cond_wait(&d->done, &d->lock);
         } else if (pthread_cond_timedwait(&d->done, &d->lock, &deadline) == ETIMEDOUT) {
             break;
         }
+    }
+    /* Drained after the wait and under the lock (the writer signals under
+     * it too): a completion posted while this call waited must not leave the
+     * descriptor readable once it is returned; signalled again below if
+     * events stay behind. */
+    {
+        uint64_t cnt;
+        ssize_t r;
+        do {
+            r = read(d->evfd, &cnt, sizeof(cnt));
+        } while (r < 0 && errno == EINTR);
     }
     n = d->ev_count < max ? d->ev_count : max;
     for (i = 0; i < n; i++)
@@ -560,9 +562,10 @@ int tc_disk_mark(struct tc_disk *d, const char *pin, uint64_t zero_len, const ui
     if (extra_len > 0 && (extra_len > zlen || zlen - extra_len < TC_DISK_EXTRA_OFF ||
                           TC_DISK_EXTRA_OFF + extra_len > d->size))
         return tc_err_set(err, -ENOSPC,
-                          "target %s: %zu extra bytes do not fit in the first %llu bytes after "
-                          "the %u-byte marker",
-                          d->path, extra_len, (unsigned long long)zlen, TC_DISK_EXTRA_OFF);
+                          "target %s (%llu bytes): %zu extra bytes do not fit in the first "
+                          "%llu bytes after the %u-byte marker",
+                          d->path, (unsigned long long)d->size, extra_len, (unsigned long long)zlen,
+                          TC_DISK_EXTRA_OFF);
     rc = disk_write_marker(d, pin, zlen, err);
     if (rc < 0 || extra_len == 0)
         return rc;

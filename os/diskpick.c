@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Disk picker of include/treecast/diskpick.h: reads /sys/block/NAME/{size,
- * removable,device/model,device/serial,serial,holders} and
- * /proc/self/mountinfo under a caller-given root, so that tests can run it
- * against a fake tree.
+ * removable,device/model,device/serial,serial,holders}, its partitions'
+ * holders, /proc/self/mountinfo and /proc/swaps under a caller-given root,
+ * so that tests can run it against a fake tree.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,8 +21,10 @@
 #define PICK_LINE_MAX 512u
 /** Partitions of one disk checked for mounts, at most. */
 #define PICK_PARTS_MAX 128u
-/** Mounted devices remembered from mountinfo, at most. */
+/** Mounted devices remembered from mountinfo and /proc/swaps, at most. */
 #define PICK_MOUNTS_MAX 256u
+/** Longest mount or swap source remembered ("/dev/NAME"), bytes including the NUL. */
+#define PICK_SRC_MAX 64u
 /** Room for the candidate list in an error message, bytes. */
 #define PICK_LIST_MAX 440u
 
@@ -174,47 +176,98 @@ static void read_attr(const char *path, char *out, size_t cap)
     snprintf(out, cap, "%s", b);
 }
 
-/** Devices that are mounted ("MAJ:MIN"), from mountinfo. */
+/**
+ * Devices in use by a mount or as swap. Both the device number and the
+ * source path count: btrfs (and other multi-device file systems) show an
+ * anonymous device number ("0:45") in mountinfo, so only the source names
+ * the disk; /proc/swaps has only the path.
+ */
 struct pick_mounts {
-    char dev[PICK_MOUNTS_MAX][24]; /**< "MAJ:MIN" */
-    unsigned n;                    /**< entries */
+    char dev[PICK_MOUNTS_MAX][24];           /**< "MAJ:MIN", or "" (swap) */
+    char src[PICK_MOUNTS_MAX][PICK_SRC_MAX]; /**< "/dev/NAME" source, or "" */
+    unsigned n;                              /**< entries */
 };
 
 /**
- * Load the mounted devices.
+ * Load the mounted devices (mountinfo: "ID PARENT MAJ:MIN ROOT MOUNTPOINT
+ * OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS") and the active swap areas.
  */
 static void load_mounts(const char *root, struct pick_mounts *m)
 {
-    char path[PICK_PATH_MAX], line[PICK_LINE_MAX * 8], dev[24];
+    char path[PICK_PATH_MAX], line[PICK_LINE_MAX * 8], dev[24], src[PICK_SRC_MAX];
+    const char *sep;
     FILE *f;
 
     m->n = 0;
     snprintf(path, sizeof(path), "%s/proc/self/mountinfo", root);
     f = fopen(path, "re");
-    if (!f)
-        return;
-    while (m->n < PICK_MOUNTS_MAX && fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "%*s %*s %23s", dev) == 1)
-            snprintf(m->dev[m->n++], sizeof(m->dev[0]), "%s", dev);
+    while (f && m->n < PICK_MOUNTS_MAX && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%*s %*s %23s", dev) != 1)
+            continue;
+        src[0] = '\0';
+        sep = strstr(line, " - ");
+        if (sep && sscanf(sep + 3, "%*s %63s", src) != 1)
+            src[0] = '\0';
+        snprintf(m->dev[m->n], sizeof(m->dev[0]), "%s", dev);
+        snprintf(m->src[m->n], sizeof(m->src[0]), "%s", strncmp(src, "/dev/", 5) == 0 ? src : "");
+        m->n++;
     }
-    fclose(f);
+    if (f)
+        fclose(f);
+    snprintf(path, sizeof(path), "%s/proc/swaps", root);
+    f = fopen(path, "re");
+    while (f && m->n < PICK_MOUNTS_MAX && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "%63s", src) != 1 || strncmp(src, "/dev/", 5) != 0)
+            continue;
+        m->dev[m->n][0] = '\0';
+        snprintf(m->src[m->n], sizeof(m->src[0]), "%s", src);
+        m->n++;
+    }
+    if (f)
+        fclose(f);
 }
 
 /**
- * True if device "MAJ:MIN" is mounted.
+ * True if block device NAME, number dev ("MAJ:MIN" or ""), is mounted or
+ * swap.
  */
-static int is_mounted(const struct pick_mounts *m, const char *dev)
+static int is_mounted(const struct pick_mounts *m, const char *dev, const char *name)
 {
     unsigned i;
 
-    for (i = 0; i < m->n; i++)
-        if (strcmp(m->dev[i], dev) == 0)
+    for (i = 0; i < m->n; i++) {
+        if (dev[0] && strcmp(m->dev[i], dev) == 0)
             return 1;
+        if (m->src[i][0] && strcmp(m->src[i] + 5, name) == 0)
+            return 1;
+    }
     return 0;
 }
 
 /**
- * Mounted (itself or a partition) or held by device mapper / md.
+ * True if the sysfs directory dir has a holders/ entry (device mapper, md,
+ * bcache on top of it).
+ */
+static int has_holders(const char *dir)
+{
+    char path[PICK_PATH_MAX];
+    struct dirent *de;
+    int held = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "%s/holders", dir);
+    d = opendir(path);
+    while (d && !held && (de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            held = 1;
+    if (d)
+        closedir(d);
+    return held;
+}
+
+/**
+ * Mounted or swap (itself or a partition), or held by device mapper / md
+ * (itself or a partition: an LVM physical volume is usually a partition).
  */
 static int disk_busy(const char *root, const char *name, const struct pick_mounts *m)
 {
@@ -226,18 +279,11 @@ static int disk_busy(const char *root, const char *name, const struct pick_mount
 
     snprintf(path, sizeof(path), "%s/sys/block/%s/dev", root, name);
     read_attr(path, dev, sizeof(dev));
-    if (dev[0] && is_mounted(m, dev))
-        return 1;
-    snprintf(path, sizeof(path), "%s/sys/block/%s/holders", root, name);
-    dir = opendir(path);
-    while (dir && !busy && (de = readdir(dir)) != NULL)
-        if (de->d_name[0] != '.')
-            busy = 1;
-    if (dir)
-        closedir(dir);
-    if (busy)
+    if (is_mounted(m, dev, name))
         return 1;
     snprintf(path, sizeof(path), "%s/sys/block/%s", root, name);
+    if (has_holders(path))
+        return 1;
     dir = opendir(path);
     while (dir && !busy && parts < PICK_PARTS_MAX && (de = readdir(dir)) != NULL) {
         char ppath[PICK_PATH_MAX];
@@ -249,7 +295,10 @@ static int disk_busy(const char *root, const char *name, const struct pick_mount
         parts++;
         snprintf(ppath, sizeof(ppath), "%s/sys/block/%s/%.64s/dev", root, name, de->d_name);
         read_attr(ppath, dev, sizeof(dev));
-        if (dev[0] && is_mounted(m, dev))
+        if (is_mounted(m, dev, de->d_name))
+            busy = 1;
+        snprintf(ppath, sizeof(ppath), "%s/sys/block/%s/%.64s", root, name, de->d_name);
+        if (has_holders(ppath))
             busy = 1;
     }
     if (dir)
@@ -344,7 +393,7 @@ static void list_add(char *buf, size_t cap, const struct pick_disk *d, const cha
 int tc_diskpick_find(const char *sysroot, const struct tc_diskpick_hints *h, char *dev, size_t cap,
                      struct tc_err *err)
 {
-    static struct pick_mounts mounts; /* 6 KiB: kept off the stack */
+    static struct pick_mounts mounts; /* 22 KiB: kept off the stack */
     char path[PICK_PATH_MAX], list[PICK_LIST_MAX] = "", found[64] = "";
     struct pick_disk d;
     struct dirent *de;

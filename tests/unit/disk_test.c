@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +422,280 @@ static void test_file_cannot_grow(void **state)
     assert_int_equal(access("nogrow.img", F_OK), -1);
 }
 
+/** Pattern byte i of an extra: not constant, so a shifted copy shows. */
+static uint8_t *extra_bytes(size_t len)
+{
+    uint8_t *b = malloc(len);
+    size_t i;
+
+    assert_non_null(b);
+    for (i = 0; i < len; i++)
+        b[i] = (uint8_t)(i * 7 + 1);
+    return b;
+}
+
+/** Overwrite one byte of path at off with its complement. */
+static void flip_byte(const char *path, off_t off)
+{
+    uint8_t c;
+    int fd = open(path, O_RDWR);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, off), 1);
+    c = (uint8_t)~c;
+    assert_int_equal(pwrite(fd, &c, 1, off), 1);
+    close(fd);
+}
+
+static void test_mark_zeroes_and_extra(void **state)
+{
+    struct tc_disk_opts o = {.need_size = 1 * MIB};
+    const size_t xlen = 1000;
+    struct tc_err err = {0};
+    struct tc_disk *d;
+    uint8_t *x = extra_bytes(xlen), *b, *got = NULL;
+    size_t got_len = 0;
+    char name[128];
+
+    (void)state;
+    make_file("mark.img", 1 * MIB, 0xcc);
+    assert_int_equal(tc_disk_open(&d, "mark.img", &o, NULL), 0);
+    /* No marker on a target full of 0xcc. */
+    assert_int_equal(tc_disk_read_marker(d, name, sizeof(name)), 0);
+    assert_int_equal(tc_disk_read_extra(d, 4096, &got, &got_len), 0);
+    assert_null(got);
+    assert_int_equal(tc_disk_mark(d, "disk@sha256:00ff", 128 * KIB, x, xlen, &err), 0);
+
+    /* On disk when mark returns: record, extra header, extra, then zeros to
+     * zero_len; the rest untouched. */
+    b = read_at("mark.img", 1 * MIB, 0);
+    assert_memory_equal(b, TC_DISK_MARKER_MAGIC, strlen(TC_DISK_MARKER_MAGIC));
+    assert_true(all_are(b + 480, 32, 0));
+    assert_memory_equal(b + TC_DISK_MARKER_LEN, TC_DISK_EXTRA_MAGIC, strlen(TC_DISK_EXTRA_MAGIC));
+    assert_memory_equal(b + TC_DISK_EXTRA_OFF, x, xlen);
+    assert_true(all_are(b + TC_DISK_EXTRA_OFF + xlen, 128 * KIB - TC_DISK_EXTRA_OFF - xlen, 0));
+    assert_true(all_are(b + 128 * KIB, 1 * MIB - 128 * KIB, 0xcc));
+    free(b);
+
+    assert_int_equal(tc_disk_read_marker(d, name, sizeof(name)), 1);
+    assert_string_equal(name, "disk@sha256:00ff");
+    assert_int_equal(tc_disk_read_extra(d, 4096, &got, &got_len), 1);
+    assert_int_equal(got_len, xlen);
+    assert_memory_equal(got, x, xlen);
+    free(got);
+    got = NULL;
+    /* Longer than the caller's max: not returned. */
+    assert_int_equal(tc_disk_read_extra(d, xlen - 1, &got, &got_len), 0);
+    assert_null(got);
+    assert_int_equal(got_len, 0);
+
+    /* One flipped byte of the extra: refused, the marker itself still valid. */
+    flip_byte("mark.img", TC_DISK_EXTRA_OFF + 500);
+    assert_int_equal(tc_disk_read_extra(d, 4096, &got, &got_len), 0);
+    assert_null(got);
+    assert_int_equal(tc_disk_read_marker(d, name, sizeof(name)), 1);
+    flip_byte("mark.img", TC_DISK_EXTRA_OFF + 500);
+    assert_int_equal(tc_disk_read_extra(d, 4096, &got, &got_len), 1);
+    free(got);
+    got = NULL;
+    /* A flipped byte of the stored hash, and of the length: refused too. */
+    flip_byte("mark.img", TC_DISK_EXTRA_OFF - 1);
+    assert_int_equal(tc_disk_read_extra(d, 4096, &got, &got_len), 0);
+    flip_byte("mark.img", TC_DISK_EXTRA_OFF - 1);
+    flip_byte("mark.img", TC_DISK_EXTRA_OFF - 33);
+    assert_int_equal(tc_disk_read_extra(d, 1 * MIB, &got, &got_len), 0);
+    assert_null(got);
+    flip_byte("mark.img", TC_DISK_EXTRA_OFF - 33);
+    /* An invalid marker hides a valid extra. */
+    flip_byte("mark.img", 30);
+    assert_int_equal(tc_disk_read_extra(d, 4096, &got, &got_len), 0);
+    assert_null(got);
+    assert_int_equal(tc_disk_close(d), 0);
+    free(x);
+}
+
+static void test_mark_without_extra(void **state)
+{
+    struct tc_disk_opts o = {.need_size = 256 * KIB};
+    struct tc_disk *d;
+    uint8_t *b, *got = NULL;
+    size_t got_len = 0;
+    char name[64];
+
+    (void)state;
+    make_file("mark0.img", 256 * KIB, 0x99);
+    assert_int_equal(tc_disk_open(&d, "mark0.img", &o, NULL), 0);
+    /* zero_len below the record: the record's 512 bytes are zeroed anyway. */
+    assert_int_equal(tc_disk_mark(d, "n@sha256:11", 100, NULL, 0, NULL), 0);
+    assert_int_equal(tc_disk_read_marker(d, name, sizeof(name)), 1);
+    assert_string_equal(name, "n@sha256:11");
+    assert_int_equal(tc_disk_read_extra(d, 4096, &got, &got_len), 0);
+    assert_null(got);
+    assert_int_equal(tc_disk_close(d), 0);
+    b = read_at("mark0.img", 256 * KIB, 0);
+    assert_true(all_are(b + 24 + strlen("n@sha256:11"), 448 - 24 - strlen("n@sha256:11"), 0));
+    assert_true(all_are(b + TC_DISK_MARKER_LEN, 256 * KIB - TC_DISK_MARKER_LEN, 0x99));
+    free(b);
+}
+
+static void test_mark_refused(void **state)
+{
+    struct tc_disk_opts o = {.need_size = 64 * KIB};
+    struct tc_disk_event ev[1];
+    struct tc_err err = {0};
+    struct tc_disk *d;
+    const size_t room = 4096 - TC_DISK_EXTRA_OFF;
+    uint8_t *x = extra_bytes(64 * KIB), *b, *got = NULL;
+    size_t got_len = 0;
+
+    (void)state;
+    make_file("markno.img", 64 * KIB, 0x42);
+    assert_int_equal(tc_disk_open(&d, "markno.img", &o, NULL), 0);
+    /* One byte more than fits after the marker in zero_len: refused, nothing written. */
+    TU_EXPECT_ERR(tc_disk_mark(d, "p@sha256:00", 4096, x, room + 1, &err), -ENOSPC, &err,
+                  "markno.img", "3529", "4096");
+    b = read_at("markno.img", 64 * KIB, 0);
+    assert_true(all_are(b, 64 * KIB, 0x42));
+    free(b);
+    /* One byte past the end of the target, zero_len larger still. */
+    tc_err_clear(&err);
+    TU_EXPECT_ERR(
+        tc_disk_mark(d, "p@sha256:00", 1 * MIB, x, 64 * KIB - TC_DISK_EXTRA_OFF + 1, &err), -ENOSPC,
+        &err, "markno.img", "65536 bytes", "64969", "1048576");
+    b = read_at("markno.img", 64 * KIB, 0);
+    assert_true(all_are(b, 64 * KIB, 0x42));
+    free(b);
+    /* A pin over the name limit. */
+    {
+        char pin[TC_DISK_MARKER_NAME_MAX + 2];
+        memset(pin, 'a', sizeof(pin) - 1);
+        pin[sizeof(pin) - 1] = '\0';
+        tc_err_clear(&err);
+        TU_EXPECT_ERR(tc_disk_mark(d, pin, 4096, NULL, 0, &err), -EINVAL, &err, "401", "400");
+    }
+    /* Exactly fits. */
+    assert_int_equal(tc_disk_mark(d, "p@sha256:00", 4096, x, room, &err), 0);
+    assert_int_equal(tc_disk_read_extra(d, room, &got, &got_len), 1);
+    assert_int_equal(got_len, room);
+    assert_memory_equal(got, x, room);
+    free(got);
+    /* After a submit: too late for a marker. */
+    assert_int_equal(tc_disk_submit_sync(d, 1), 0);
+    tc_err_clear(&err);
+    TU_EXPECT_ERR(tc_disk_mark(d, "p@sha256:00", 4096, NULL, 0, &err), -EBUSY, &err, "markno.img");
+    poll_n(d, ev, 1);
+    assert_int_equal(tc_disk_close(d), 0);
+    free(x);
+}
+
+/** poll(2) fd for readability, waiting at most ms; 1 readable, 0 not. */
+static int fd_readable(int fd, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int r = poll(&p, 1, ms);
+
+    assert_true(r >= 0);
+    return r > 0 && (p.revents & POLLIN);
+}
+
+static void test_event_fd(void **state)
+{
+    struct tc_disk_opts o = {.need_size = 1 * MIB, .create = 1};
+    struct tc_disk_event ev[2];
+    struct rel_log rl = {0};
+    struct tc_disk *d;
+    int fd;
+
+    (void)state;
+    unlink("evfd.img");
+    assert_int_equal(tc_disk_open(&d, "evfd.img", &o, NULL), 0);
+    fd = tc_disk_event_fd(d);
+    assert_true(fd >= 0);
+    assert_false(fd_readable(fd, 0));
+
+    /* One completion: readable until polled, then not. */
+    assert_int_equal(tc_disk_submit_sync(d, 1), 0);
+    assert_true(fd_readable(fd, 5000));
+    assert_int_equal(tc_disk_poll(d, ev, 2, 0), 1);
+    assert_int_equal(ev[0].cookie, 1);
+    assert_false(fd_readable(fd, 0));
+
+    /* Two completions, taken one at a time: still readable while one waits. */
+    assert_int_equal(tc_disk_submit_write(d, 0, filled(64 * KIB, 0x61), 64 * KIB, rel_free, &rl, 2),
+                     0);
+    assert_int_equal(tc_disk_submit_sync(d, 3), 0);
+    assert_int_equal(tc_disk_poll(d, ev, 1, 5000), 1);
+    assert_int_equal(ev[0].cookie, 2);
+    assert_true(fd_readable(fd, 5000));
+    assert_int_equal(tc_disk_poll(d, ev, 1, 0), 1);
+    assert_int_equal(ev[0].cookie, 3);
+    assert_false(fd_readable(fd, 0));
+
+    /* A poll that waits for the completion drains it as well: no readability
+     * is left behind for an event already returned. */
+    assert_int_equal(tc_disk_submit_sync(d, 4), 0);
+    assert_int_equal(tc_disk_poll(d, ev, 2, 5000), 1);
+    assert_int_equal(ev[0].cookie, 4);
+    assert_false(fd_readable(fd, 0));
+    assert_int_equal(tc_disk_close(d), 0);
+}
+
+static void test_set_size_file(void **state)
+{
+    struct tc_disk_opts o = {.need_size = 64 * KIB, .create = 1};
+    struct tc_disk_event ev[1];
+    struct tc_err err = {0};
+    struct rlimit old, lim;
+    struct tc_disk *d;
+    struct stat st;
+    int rc;
+
+    (void)state;
+    unlink("sized.img");
+    assert_int_equal(tc_disk_open(&d, "sized.img", &o, NULL), 0);
+    /* Grows to exactly the size, odd sizes included. */
+    assert_int_equal(tc_disk_set_size(d, 1 * MIB + 3, 4096, &err), 0);
+    assert_int_equal(tc_disk_size(d), 1 * MIB + 3);
+    assert_int_equal(stat("sized.img", &st), 0);
+    assert_int_equal(st.st_size, 1 * MIB + 3);
+    /* Shrinks to exactly the size. */
+    assert_int_equal(tc_disk_set_size(d, 100 * KIB + 1, 0, &err), 0);
+    assert_int_equal(tc_disk_size(d), 100 * KIB + 1);
+    assert_int_equal(stat("sized.img", &st), 0);
+    assert_int_equal(st.st_size, 100 * KIB + 1);
+    /* The new size bounds the writes. */
+    assert_int_equal(tc_disk_submit_zero(d, 100 * KIB, 2, 9), -EINVAL);
+
+    /* More data than the file system holds: refused, size unchanged. */
+    TU_EXPECT_ERR(tc_disk_set_size(d, 2 * MIB, UINT64_C(1) << 62, &err), -ENOSPC, &err, "sized.img",
+                  "4611686018427387904", "free");
+    assert_int_equal(stat("sized.img", &st), 0);
+    assert_int_equal(st.st_size, 100 * KIB + 1);
+    assert_int_equal(tc_disk_size(d), 100 * KIB + 1);
+
+    /* A file that cannot grow: -ENOSPC naming both sizes. */
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 1 * MIB;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    tc_err_clear(&err);
+    rc = tc_disk_set_size(d, 4 * MIB, 0, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    TU_EXPECT_ERR(rc, -ENOSPC, &err, "sized.img", "102401", "4194304");
+    assert_int_equal(tc_disk_size(d), 100 * KIB + 1);
+
+    /* After a submit: refused. */
+    assert_int_equal(tc_disk_submit_sync(d, 1), 0);
+    tc_err_clear(&err);
+    TU_EXPECT_ERR(tc_disk_set_size(d, 1 * MIB, 0, &err), -EBUSY, &err, "sized.img");
+    poll_n(d, ev, 1);
+    assert_int_equal(tc_disk_close(d), 0);
+    assert_int_equal(stat("sized.img", &st), 0);
+    assert_int_equal(st.st_size, 100 * KIB + 1);
+}
+
 /** A loop device over a file, or -1 when this process may not make one. */
 struct loopdev {
     int fd;        /**< /dev/loopN */
@@ -538,6 +813,39 @@ static void test_blockdev_write_and_zeroout(void **state)
     free(b);
 }
 
+static void test_set_size_blockdev(void **state)
+{
+    struct tc_disk_opts o = {.need_size = 0};
+    struct tc_err err = {0};
+    struct loopdev l;
+    struct tc_disk *d = NULL;
+    uint8_t *b;
+    int rc, rc2;
+
+    (void)state;
+    make_file("sized-backing.img", 1 * MIB, 0x3c);
+    if (loop_attach(&l, "sized-backing.img") < 0) {
+        skip();
+        return;
+    }
+    rc = tc_disk_open(&d, l.path, &o, &err);
+    if (rc < 0)
+        loop_detach(&l);
+    assert_int_equal(rc, 0);
+    /* Too small: refused, naming the device and both sizes; size kept. */
+    rc = tc_disk_set_size(d, 1 * MIB + 512, 0, &err);
+    /* Fits: a device keeps its size. */
+    rc2 = tc_disk_set_size(d, 512 * KIB, 512 * KIB, NULL);
+    assert_int_equal(tc_disk_size(d), 1 * MIB);
+    assert_int_equal(tc_disk_close(d), 0);
+    loop_detach(&l);
+    TU_EXPECT_ERR(rc, -ENOSPC, &err, l.path, "too small", "1048576", "1049088");
+    assert_int_equal(rc2, 0);
+    b = read_at("sized-backing.img", 1 * MIB, 0);
+    assert_true(all_are(b, 1 * MIB, 0x3c));
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +862,12 @@ int main(void)
         cmocka_unit_test(test_file_cannot_grow),
         cmocka_unit_test(test_blockdev_too_small),
         cmocka_unit_test(test_blockdev_write_and_zeroout),
+        cmocka_unit_test(test_mark_zeroes_and_extra),
+        cmocka_unit_test(test_mark_without_extra),
+        cmocka_unit_test(test_mark_refused),
+        cmocka_unit_test(test_event_fd),
+        cmocka_unit_test(test_set_size_file),
+        cmocka_unit_test(test_set_size_blockdev),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

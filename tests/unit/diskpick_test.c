@@ -151,12 +151,163 @@ static void test_parse(void **state)
     assert_false(tc_diskpick_is_hints("/dev/disk/by-id/x=y"));
 }
 
+/** A partition PART of disk NAME (made by disk()) with device number dev. */
+static void partition(const char *name, const char *part, const char *dev)
+{
+    char rel[256];
+
+    snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/0000:00:1f.2/ata1/%s/%s/partition", name,
+             part);
+    put(rel, "1\n");
+    snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/0000:00:1f.2/ata1/%s/%s/dev", name, part);
+    put(rel, dev);
+}
+
+/** The fixture's root while a test runs on a tree of its own, or "". */
+static char saved_root[256];
+
+/** Switch root to a fresh fake tree; tree_teardown() goes back. */
+static void tree_push(void)
+{
+    snprintf(saved_root, sizeof(saved_root), "%s", root);
+    snprintf(root, sizeof(root), "/tmp/diskpick_test.XXXXXX");
+    assert_non_null(mkdtemp(root));
+}
+
+/** Teardown of a test that called tree_push(): remove its tree, restore root
+ * (also after a failed assertion, so that later tests see the fixture). */
+static int tree_teardown(void **state)
+{
+    char cmd[300];
+    int rc;
+
+    (void)state;
+    if (saved_root[0] == '\0')
+        return 0;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    rc = system(cmd);
+    snprintf(root, sizeof(root), "%s", saved_root);
+    saved_root[0] = '\0';
+    return rc;
+}
+
+static void test_busy_partitions(void **state)
+{
+    struct tc_err e;
+    char dev[64];
+
+    (void)state;
+    tree_push();
+    /* Five 500 GB disks; only sde is free:
+     *   sda  its partition sda2 is an LVM physical volume (held by dm-0)
+     *   sdb  its partition sdb1 holds a mounted btrfs (mountinfo shows the
+     *        anonymous device 0:45; the source names /dev/sdb1)
+     *   sdc  its partition sdc2 is active swap
+     *   sdd  the whole disk is a mounted btrfs (0:50, source /dev/sdd)
+     *   sde  a partition, nothing on it */
+    disk("sda", "976773168\n", "Disk A\n", "SA\n", "0\n", "8:0\n");
+    partition("sda", "sda2", "8:2\n");
+    put("sys/devices/pci0000:00/0000:00:1f.2/ata1/sda/sda2/holders/dm-0", "");
+    disk("sdb", "976773168\n", "Disk B\n", "SB\n", "0\n", "8:16\n");
+    partition("sdb", "sdb1", "8:17\n");
+    disk("sdc", "976773168\n", "Disk C\n", "SC\n", "0\n", "8:32\n");
+    partition("sdc", "sdc2", "8:34\n");
+    disk("sdd", "976773168\n", "Disk D\n", "SD\n", "0\n", "8:48\n");
+    disk("sde", "976773168\n", "Disk E\n", "SE\n", "0\n", "8:64\n");
+    partition("sde", "sde1", "8:65\n");
+    put("proc/self/mountinfo", "22 1 254:0 / / rw - ext4 /dev/mapper/vg-root rw\n"
+                               "30 22 0:45 /@home /home rw - btrfs /dev/sdb1 rw,space_cache\n"
+                               "31 22 0:50 / /srv rw shared:5 - btrfs /dev/sdd rw\n");
+    put("proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+                      "/dev/sdc2                               partition\t8388604\t\t0\t\t-2\n");
+
+    assert_int_equal(pick("size=500G", dev, &e), 0);
+    assert_string_equal(dev, "/dev/sde");
+    assert_int_equal(pick("serial=SA", dev, &e), -ENODEV);
+    assert_non_null(
+        strstr(e.msg, "sda (500107862016 bytes, 'Disk A', serial 'SA', mounted or in use)"));
+    assert_int_equal(pick("serial=SB", dev, &e), -ENODEV);
+    assert_non_null(
+        strstr(e.msg, "sdb (500107862016 bytes, 'Disk B', serial 'SB', mounted or in use)"));
+    assert_int_equal(pick("serial=SC", dev, &e), -ENODEV);
+    assert_non_null(
+        strstr(e.msg, "sdc (500107862016 bytes, 'Disk C', serial 'SC', mounted or in use)"));
+    assert_int_equal(pick("serial=SD", dev, &e), -ENODEV);
+    assert_non_null(
+        strstr(e.msg, "sdd (500107862016 bytes, 'Disk D', serial 'SD', mounted or in use)"));
+    assert_string_equal(dev, "");
+}
+
+static void test_path_and_size_hints(void **state)
+{
+    struct tc_err e;
+    char dev[64];
+
+    (void)state;
+    /* path= as a sysfs path substring: every disk of the fixture is on ata1. */
+    assert_int_equal(pick("path=ata1,serial=S3Z9NB0K111", dev, &e), 0);
+    assert_string_equal(dev, "/dev/sda");
+    assert_int_equal(pick("path=ata9", dev, &e), -ENODEV);
+    /* size= within 2 % of the hint: the 500.1 GB disk matches 491G and 510G, not 489G or 511G. */
+    assert_int_equal(pick("size=491G,model=WDC", dev, &e), 0);
+    assert_int_equal(pick("size=510G,model=WDC", dev, &e), 0);
+    assert_int_equal(pick("size=489G,model=WDC", dev, &e), -ENODEV);
+    assert_int_equal(pick("size=511G,model=WDC", dev, &e), -ENODEV);
+    /* The model is trimmed of its padding, and serial matches exactly. */
+    assert_int_equal(pick("model=Samsung SSD 860,size=500G", dev, &e), 0);
+    assert_string_equal(dev, "/dev/sda");
+    assert_int_equal(pick("serial=S3Z9NB0K11", dev, &e), -ENODEV);
+    /* A name that does not fit the caller's buffer. */
+    {
+        struct tc_diskpick_hints h;
+        char small[6];
+        assert_int_equal(tc_diskpick_parse("serial=WD-333", &h, &e), 0);
+        tc_err_clear(&e);
+        assert_int_equal(tc_diskpick_find(root, &h, small, sizeof(small), &e), -E2BIG);
+        assert_non_null(strstr(e.msg, "sdc"));
+    }
+}
+
+static void test_parse_limits(void **state)
+{
+    struct tc_diskpick_hints h;
+    char s[TC_DISKPICK_VALUE_MAX + 32];
+    struct tc_err e;
+
+    (void)state;
+    /* A value of TC_DISKPICK_VALUE_MAX - 1 bytes fits, one more does not. */
+    memset(s, 0, sizeof(s));
+    memcpy(s, "model=", 6);
+    memset(s + 6, 'm', TC_DISKPICK_VALUE_MAX - 1);
+    assert_int_equal(tc_diskpick_parse(s, &h, &e), 0);
+    assert_int_equal(strlen(h.model), TC_DISKPICK_VALUE_MAX - 1);
+    s[6 + TC_DISKPICK_VALUE_MAX - 1] = 'm';
+    tc_err_clear(&e);
+    assert_int_equal(tc_diskpick_parse(s, &h, &e), -E2BIG);
+    assert_non_null(strstr(e.msg, "127"));
+    /* Sizes: binary suffixes, zero and overflow refused, the bad word named. */
+    assert_int_equal(tc_diskpick_parse("size=1Ti", &h, &e), 0);
+    assert_true(h.size == 1099511627776ull);
+    tc_err_clear(&e);
+    assert_int_equal(tc_diskpick_parse("size=0", &h, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "size=0"));
+    assert_int_equal(tc_diskpick_parse("size=20000000T", &h, &e), -EINVAL);
+    assert_int_equal(tc_diskpick_parse("size=99999999999999999999", &h, &e), -EINVAL);
+    assert_int_equal(tc_diskpick_parse("size=1G,", &h, &e), 0);
+    tc_err_clear(&e);
+    assert_int_equal(tc_diskpick_parse("serial", &h, &e), -EINVAL);
+    assert_non_null(strstr(e.msg, "'serial' is not KEY=VALUE"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pick_one),
         cmocka_unit_test(test_pick_refused),
         cmocka_unit_test(test_parse),
+        cmocka_unit_test_teardown(test_busy_partitions, tree_teardown),
+        cmocka_unit_test(test_path_and_size_hints),
+        cmocka_unit_test(test_parse_limits),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
