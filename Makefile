@@ -165,8 +165,10 @@ AR := ar
 #   testlib-y += x.o      tests/unit only: objects linked into every test program
 #   fuzz-y += name        tests/fuzz only: libFuzzer target from tests/fuzz/name.c
 #   ldlibs-y += -lm       server/, agent/: system libraries the program links
+#   tool-y += name        tests/net only: test tool from tests/net/name.c, linked
+#                         with libtcos and libtc of the configured build
 
-kbuild-dirs := lib os sim server agent tests/unit tests/fuzz
+kbuild-dirs := lib os sim server agent tests/unit tests/fuzz tests/net
 
 define read-kbuild
 obj-y :=
@@ -175,6 +177,7 @@ test-y :=
 testlib-y :=
 fuzz-y :=
 ldlibs-y :=
+tool-y :=
 include $(src)$(1)/Kbuild
 objs-$(1) := $$(addprefix $(1)/,$$(obj-y))
 ccflags-$(1) := $$(ccflags-y)
@@ -182,6 +185,7 @@ tests-$(1) := $$(test-y)
 testlib-$(1) := $$(addprefix $(1)/,$$(testlib-y))
 fuzz-$(1) := $$(fuzz-y)
 ldlibs-$(1) := $$(ldlibs-y)
+tools-$(1) := $$(tool-y)
 endef
 $(foreach d,$(kbuild-dirs),$(eval $(call read-kbuild,$(d))))
 
@@ -402,9 +406,15 @@ $(replay-progs): link-extra := -lpthread
 $(fuzz-progs): variant := fuzz
 $(fuzz-progs): link-extra := -lpthread
 
+# Test tools of the namespace tests (tests/net/<name>.c: the rogue injector).
+net-tools := $(addprefix $(objtree)/tests/net/,$(tools-tests/net))
+$(net-tools): $(objtree)/tests/net/%: $(objtree)/tests/net/%.o $(libtc-main) $(deps-libs) FORCE
+	$(call if_changed,link)
+$(net-tools): link-extra := -lpthread
+
 test-progs :=
 ifeq ($(CONFIG_TESTS),y)
-test-progs += $(unit-progs)
+test-progs += $(unit-progs) $(net-tools)
 endif
 ifeq ($(CONFIG_FUZZ),y)
 test-progs += $(fuzz-progs) $(replay-progs)
@@ -427,7 +437,7 @@ endif
 endif
 endif
 
-# Suites of scripts/run-tests (all by default): unit cli fuzz symbols format agent.
+# Suites of scripts/run-tests (all by default): unit cli fuzz symbols format agent net.
 SUITES ?=
 FUZZ_SECONDS ?= 15
 test: all tests
@@ -437,6 +447,12 @@ test: all tests
 
 format:
 	$(Q)$(src)scripts/format --src $(srctree)
+
+# make demo: the README's first command: a signed demo image sent by treecast
+# serve to 8 agents in network namespaces (root), verified and torn down.
+PHONY += demo
+demo: all
+	$(Q)TREECAST=$(objtree)/treecast AGENT=$(objtree)/treecast-agent $(src)bench/demo/run
 
 # make soak: treecast sim over random seeds and scenarios for SOAK_SECONDS
 # (default 600); prints every failing seed with its replay command.
@@ -492,9 +508,14 @@ help:
 	@echo '                 agent is built in $$(O)/agent by a sub-make and copied to'
 	@echo '                 $$(O)/treecast-agent'
 	@echo '  tests          unit test programs ($$(O)/tests/unit/NAME), fuzz targets and'
-	@echo '                 their gcc replay programs ($$(O)/tests/fuzz/NAME[-replay])'
+	@echo '                 their gcc replay programs ($$(O)/tests/fuzz/NAME[-replay]) and'
+	@echo '                 the namespace tests'"'"' tools ($$(O)/tests/net/NAME)'
 	@echo '  test           all + tests, then scripts/run-tests: suites unit, cli, fuzz,'
-	@echo '                 symbols, format, agent; ends with "N passed, N failed"'
+	@echo '                 symbols, format, agent, net (namespaces, as root); ends with'
+	@echo '                 "N passed, N failed"'
+	@echo '  demo           all, then bench/demo/run (root): treecast serve sends a signed'
+	@echo '                 demo image to 8 agents in network namespaces, checks every'
+	@echo '                 node'"'"'s bytes, tears down, prints time and ratio to the floor'
 	@echo '  format         reformat our .c/.h files with clang-format (.clang-format)'
 	@echo '  soak           all, then scripts/soak: `treecast sim` over random seeds, losses,'
 	@echo '                 late joiners, held chunks and the forger for SOAK_SECONDS'

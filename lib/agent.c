@@ -1639,6 +1639,13 @@ static int data_ok(struct tc_agent *a, struct tc_proto_peer from, uint64_t sessi
         a->st.rx_forged += nblocks;
         return -1;
     }
+    /* Only the seeder multicasts. A source address can be forged on a LAN,
+     * so this is no defence by itself (every segment is still checked), but
+     * it keeps a careless injector's blocks out of the cache slots. */
+    if (!unicast && !peer_eq(from, a->cfg.seeder)) {
+        a->st.rx_forged += nblocks;
+        return -1;
+    }
     return 0;
 }
 

@@ -42,6 +42,10 @@
 #define SERVE_RX_BATCHES_MAX 16u
 /** Progress redraw, rate sampling and the --once check, ns apart. */
 #define SERVE_TICK_NS (200ull * 1000 * 1000)
+/** --once: after the last release, the seeder stays this long to answer
+ * retransmitted DONEs and heartbeats (a lost DONE_ACK or RELEASE would
+ * otherwise leave a node waiting for a seeder that is gone), ns. */
+#define SERVE_ONCE_LINGER_NS (3ull * 1000 * 1000 * 1000)
 /** A plain status line (not on a TTY) at most this often, ns. */
 #define SERVE_STATUS_NS (10ull * 1000 * 1000 * 1000)
 /** A failed state write is reported to the core after this delay, so that a
@@ -78,7 +82,8 @@ static const char serve_help[] =
     "  --http ADDR:PORT       status endpoint: /api/v1/session, /api/v1/nodes, /metrics\n"
     "  --state FILE           session state (default: IMAGE.tcimg.state); resumed\n"
     "                         when it names this image\n"
-    "  --once                 exit 0 when every node is released (at least --min-nodes)\n"
+    "  --once                 exit 0 when every node is released (at least --min-nodes),\n"
+    "                         after 3 s answering retransmissions\n"
     "  --stats FILE           at exit, write the session and node JSON to FILE\n"
     "  --log-level LEVEL      err, warn, info (default) or debug\n" TC_CLI_POLICY_HELP
     "  --help                 this text\n"
@@ -144,6 +149,7 @@ struct serve_run {
     uint64_t persist_due_ns;          /**< when to report it */
     int persist_warned;               /**< a failed write was logged (until one succeeds) */
     uint64_t status_ns;               /**< next plain status line */
+    uint64_t finished_ns;             /**< --once: when the session finished (0: not yet) */
 };
 
 /** The signal that stopped the loop, 0 while running. */
@@ -740,8 +746,18 @@ static int serve_loop(struct serve_run *r, struct tc_serve_http *http, const sig
             tc_serve_sample_rates(sv, now);
             serve_progress(r, now);
             if (r->o->once && tc_seeder_finished(sv->seeder) &&
-                serve_released(r) >= r->o->min_nodes)
-                return TC_EXIT_OK;
+                serve_released(r) >= r->o->min_nodes) {
+                if (r->finished_ns == 0) {
+                    r->finished_ns = now;
+                    serve_log(r, TC_PROTO_LOG_INFO,
+                              "every node released; answering retransmissions for %llu s",
+                              SERVE_ONCE_LINGER_NS / 1000000000ull);
+                }
+                if (now - r->finished_ns >= SERVE_ONCE_LINGER_NS)
+                    return TC_EXIT_OK;
+            } else {
+                r->finished_ns = 0; /* a node came back: not finished after all */
+            }
         }
         deadline = tc_seeder_next_deadline(sv->seeder);
         wake = tick;

@@ -973,9 +973,13 @@ static void test_forged_blocks(void **state)
     send_manifest(a, t);
     complete_io(a, t);
     memset(junk, 0xee, sizeof(junk));
-    /* hash list known: the forged block is refused on arrival */
-    mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 1, NULL, 0);
+    /* multicast from anyone but the seeder: dropped before any check */
     assert_int_equal(send_block(a, t, CHILD, TC_WIRE_OBJ_CHUNK, 1, 3, 0, junk), 0);
+    assert_int_equal(tc_agent_stats(a)->rx_forged, 1);
+    assert_int_equal(tc_agent_stats(a)->segs_bad, 0);
+    /* the seeder's address forged, hash list known: refused on arrival */
+    mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 1, NULL, 0);
+    assert_int_equal(send_block(a, t, SEEDER, TC_WIRE_OBJ_CHUNK, 1, 3, 0, junk), 0);
     assert_int_equal(tc_agent_stats(a)->segs_bad, 1);
     mcast(a, t, TC_WIRE_OBJ_CHUNK, 1, NULL, 0);
     assert_int_equal(E.writes[1], 1);
@@ -983,7 +987,7 @@ static void test_forged_blocks(void **state)
     complete_io(a, t);
     /* hash list not yet known: kept unchecked, refused when the list completes */
     n = obj_blocks(TC_WIRE_OBJ_CHUNK, 4);
-    assert_int_equal(send_block(a, t, CHILD, TC_WIRE_OBJ_CHUNK, 4, 7, 0, junk), 0);
+    assert_int_equal(send_block(a, t, SEEDER, TC_WIRE_OBJ_CHUNK, 4, 7, 0, junk), 0);
     assert_int_equal(tc_agent_stats(a)->segs_bad, 1);
     mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 4, NULL, 0);
     assert_int_equal(tc_agent_stats(a)->segs_bad, 2);
@@ -996,7 +1000,7 @@ static void test_forged_blocks(void **state)
     assert_int_equal(E.writes[4], 1);
     assert_memory_equal(E.disk + 4 * CHUNK_SIZE, img.raw + 4 * CHUNK_SIZE, CHUNK_SIZE);
     /* a forged hash list fails whole: dropped, later multicast copies ignored */
-    assert_int_equal(send_block(a, t, CHILD, TC_WIRE_OBJ_CHUNK_HASHES, 6, 0, 0, junk), 0);
+    assert_int_equal(send_block(a, t, SEEDER, TC_WIRE_OBJ_CHUNK_HASHES, 6, 0, 0, junk), 0);
     assert_int_equal(tc_agent_stats(a)->objects_bad, 1);
     mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 6, NULL, 0);
     mcast(a, t, TC_WIRE_OBJ_CHUNK, 6, NULL, 0);
