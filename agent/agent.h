@@ -102,21 +102,21 @@ struct ag {
 };
 
 /** Set by the SIGINT/SIGTERM handler. */
-extern volatile sig_atomic_t ag_interrupted;
+extern volatile sig_atomic_t tc_ag_interrupted;
 
 /* Monotonic clock, ns. */
-uint64_t ag_now_ns(void);
+uint64_t tc_ag_now_ns(void);
 
 /* "treecast-agent: ..." on stderr if level <= the configured level. */
-void ag_log(const struct ag *g, int level, const char *fmt, ...)
+void tc_ag_log(const struct ag *g, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Open interface, trust, target and socket; resume; run until RELEASED or an
  * error; returns an exit code (exitcode.h), g->error says why. */
-int ag_run(struct ag *g);
+int tc_ag_run(struct ag *g);
 
-/* Release what ag_run() opened. */
-void ag_cleanup(struct ag *g);
+/* Release what tc_ag_run() opened. */
+void tc_ag_cleanup(struct ag *g);
 
 /*
  * Resume by content: if the target's marker carries a manifest and signature
@@ -124,22 +124,22 @@ void ag_cleanup(struct ag *g);
  * but chunk 0 on the target and set g->held, g->pin. Never fails the run:
  * anything wrong means "start from scratch" and is logged.
  */
-void ag_resume(struct ag *g);
+void tc_ag_resume(struct ag *g);
 
 /*
  * The marker's extra bytes: manifest and signature block, each preceded by
  * its length (4 bytes, big-endian). Returns a malloc()ed buffer.
  */
-uint8_t *ag_extra_pack(const uint8_t *man, size_t man_len, const uint8_t *sig, size_t sig_len,
-                       size_t *len);
+uint8_t *tc_ag_extra_pack(const uint8_t *man, size_t man_len, const uint8_t *sig, size_t sig_len,
+                          size_t *len);
 
 /* Split extra bytes back; 0 or -EBADMSG. The pointers point into buf. */
-int ag_extra_split(const uint8_t *buf, size_t len, const uint8_t **man, size_t *man_len,
-                   const uint8_t **sig, size_t *sig_len);
+int tc_ag_extra_split(const uint8_t *buf, size_t len, const uint8_t **man, size_t *man_len,
+                      const uint8_t **sig, size_t *sig_len);
 
 /* Parse and check a manifest and signature block against the trust policy
  * for the wanted image and the clock; *out on success (caller frees). */
-int ag_manifest_check(struct ag *g, const uint8_t *man, size_t man_len, const uint8_t *sig,
-                      size_t sig_len, struct tc_manifest **out, struct tc_err *err);
+int tc_ag_manifest_check(struct ag *g, const uint8_t *man, size_t man_len, const uint8_t *sig,
+                         size_t sig_len, struct tc_manifest **out, struct tc_err *err);
 
 #endif /* TREECAST_AGENT_MAIN_H */

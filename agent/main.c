@@ -31,7 +31,7 @@
 /** Longest --stats path plus the temporary suffix, bytes. */
 #define AG_STATS_PATH_MAX 4096u
 
-volatile sig_atomic_t ag_interrupted;
+volatile sig_atomic_t tc_ag_interrupted;
 
 static const char ag_help[] =
     "usage: treecast-agent [--cmdline FILE] [--seeder ADDR[:PORT]] [--image NAME]\n"
@@ -85,7 +85,7 @@ static void print_version(void)
 static void on_signal(int sig)
 {
     (void)sig;
-    ag_interrupted = 1;
+    tc_ag_interrupted = 1;
 }
 
 /** Options and where their values go. */
@@ -168,7 +168,7 @@ static void write_stats(const struct ag *g, const char *path, int code)
     getrusage(RUSAGE_SELF, &ru);
     f = fopen(tmp, "we");
     if (!f) {
-        ag_log(g, TC_PROTO_LOG_WARN, "cannot write stats to %s: %s", tmp, strerror(errno));
+        tc_ag_log(g, TC_PROTO_LOG_WARN, "cannot write stats to %s: %s", tmp, strerror(errno));
         return;
     }
     fprintf(f, "{\n  \"state\": \"%s\",\n  \"exit_code\": %d,\n  \"error\": ",
@@ -182,7 +182,8 @@ static void write_stats(const struct ag *g, const char *path, int code)
             ",\n  \"chunks_total\": %u,\n  \"chunks_done\": %u,\n  \"chunks_held\": %u,\n"
             "  \"resume_s\": %.3f,\n  \"blocks_rx\": %llu,\n  \"blocks_dup\": %llu,\n"
             "  \"repair_blocks_rx\": %llu,\n  \"repair_reqs\": %llu,\n  \"rx_dgrams\": %llu,\n"
-            "  \"rx_forged\": %llu,\n  \"rx_bad\": %llu,\n  \"segs_bad\": %llu,\n"
+            "  \"rx_forged\": %llu,\n  \"rx_unknown\": %llu,\n  \"rx_bad\": %llu,\n"
+            "  \"segs_bad\": %llu,\n"
             "  \"objects_bad\": %llu,\n  \"served_blocks\": %llu,\n  \"readbacks\": %llu,\n"
             "  \"bytes_written\": %llu,\n  \"group_rejoins\": %llu,\n  \"core_restarts\": %u,\n"
             "  \"udp_rx_drops\": %llu,\n  \"elapsed_s\": %.3f,\n  \"max_rss_kib\": %ld\n}\n",
@@ -190,14 +191,14 @@ static void write_stats(const struct ag *g, const char *path, int code)
             (unsigned long long)s->blocks_rx, (unsigned long long)s->blocks_dup,
             (unsigned long long)s->repair_blocks_rx, (unsigned long long)s->repair_reqs,
             (unsigned long long)s->rx_dgrams, (unsigned long long)s->rx_forged,
-            (unsigned long long)s->rx_bad, (unsigned long long)s->segs_bad,
-            (unsigned long long)s->objects_bad, (unsigned long long)s->served_blocks,
-            (unsigned long long)s->readbacks, (unsigned long long)g->bytes_written,
-            (unsigned long long)g->rejoins, g->restarts,
+            (unsigned long long)s->rx_unknown, (unsigned long long)s->rx_bad,
+            (unsigned long long)s->segs_bad, (unsigned long long)s->objects_bad,
+            (unsigned long long)s->served_blocks, (unsigned long long)s->readbacks,
+            (unsigned long long)g->bytes_written, (unsigned long long)g->rejoins, g->restarts,
             (unsigned long long)(g->udp ? tc_udp_stats(g->udp)->rx_drops : 0),
-            g->t0_ns ? (double)(ag_now_ns() - g->t0_ns) / 1e9 : 0.0, ru.ru_maxrss);
+            g->t0_ns ? (double)(tc_ag_now_ns() - g->t0_ns) / 1e9 : 0.0, ru.ru_maxrss);
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        ag_log(g, TC_PROTO_LOG_WARN, "cannot write stats to %s: %s", path, strerror(errno));
+        tc_ag_log(g, TC_PROTO_LOG_WARN, "cannot write stats to %s: %s", path, strerror(errno));
         unlink(tmp);
     }
 }
@@ -215,8 +216,8 @@ static int handoff(struct ag *g)
     switch (h) {
     case TC_HANDOFF_NONE:
     case TC_HANDOFF_CONTINUE:
-        ag_log(g, TC_PROTO_LOG_INFO, "image written to %s; handoff %s: exiting", g->disk_path,
-               name);
+        tc_ag_log(g, TC_PROTO_LOG_INFO, "image written to %s; handoff %s: exiting", g->disk_path,
+                  name);
         return TC_EXIT_OK;
     case TC_HANDOFF_REBOOT:
     case TC_HANDOFF_POWEROFF:
@@ -225,15 +226,15 @@ static int handoff(struct ag *g)
                      "image written to %s, but handoff %s is refused: the configuration came "
                      "from --cmdline, not %s (a test must not restart its machine)",
                      g->disk_path, name, AG_PROC_CMDLINE);
-            ag_log(g, TC_PROTO_LOG_ERR, "%s", g->error);
+            tc_ag_log(g, TC_PROTO_LOG_ERR, "%s", g->error);
             return TC_EXIT_HANDOFF;
         }
-        ag_log(g, TC_PROTO_LOG_INFO, "image written to %s; handoff %s", g->disk_path, name);
+        tc_ag_log(g, TC_PROTO_LOG_INFO, "image written to %s; handoff %s", g->disk_path, name);
         sync();
         reboot(h == TC_HANDOFF_REBOOT ? RB_AUTOBOOT : RB_POWER_OFF);
         snprintf(g->error, sizeof(g->error), "image written to %s, but %s failed: %s", g->disk_path,
                  name, strerror(errno));
-        ag_log(g, TC_PROTO_LOG_ERR, "%s", g->error);
+        tc_ag_log(g, TC_PROTO_LOG_ERR, "%s", g->error);
         return TC_EXIT_HANDOFF;
     case TC_HANDOFF_KEXEC:
     case TC_HANDOFF_SWITCH_ROOT:
@@ -243,7 +244,7 @@ static int handoff(struct ag *g)
              "image written to %s and complete, but handoff %s is not supported by this build "
              "(use continue, reboot or poweroff)",
              g->disk_path, name);
-    ag_log(g, TC_PROTO_LOG_ERR, "%s", g->error);
+    tc_ag_log(g, TC_PROTO_LOG_ERR, "%s", g->error);
     return TC_EXIT_HANDOFF;
 }
 
@@ -349,8 +350,8 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    code = ag_run(&g);
-    ag_cleanup(&g);
+    code = tc_ag_run(&g);
+    tc_ag_cleanup(&g);
     if (code == TC_EXIT_OK)
         code = handoff(&g);
     if (g.stats_path)

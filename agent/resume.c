@@ -24,8 +24,8 @@
 /**
  * Manifest and signature block, each with its length.
  */
-uint8_t *ag_extra_pack(const uint8_t *man, size_t man_len, const uint8_t *sig, size_t sig_len,
-                       size_t *len)
+uint8_t *tc_ag_extra_pack(const uint8_t *man, size_t man_len, const uint8_t *sig, size_t sig_len,
+                          size_t *len)
 {
     uint8_t *b;
 
@@ -45,8 +45,8 @@ uint8_t *ag_extra_pack(const uint8_t *man, size_t man_len, const uint8_t *sig, s
 /**
  * Split the extra bytes; every length is checked against what is left.
  */
-int ag_extra_split(const uint8_t *buf, size_t len, const uint8_t **man, size_t *man_len,
-                   const uint8_t **sig, size_t *sig_len)
+int tc_ag_extra_split(const uint8_t *buf, size_t len, const uint8_t **man, size_t *man_len,
+                      const uint8_t **sig, size_t *sig_len)
 {
     size_t ml, sl;
 
@@ -70,8 +70,8 @@ int ag_extra_split(const uint8_t *buf, size_t len, const uint8_t **man, size_t *
  * one trusted signature, the wanted name and minimum version, the clock
  * against the build time.
  */
-int ag_manifest_check(struct ag *g, const uint8_t *man, size_t man_len, const uint8_t *sig,
-                      size_t sig_len, struct tc_manifest **out, struct tc_err *err)
+int tc_ag_manifest_check(struct ag *g, const uint8_t *man, size_t man_len, const uint8_t *sig,
+                         size_t sig_len, struct tc_manifest **out, struct tc_err *err)
 {
     struct tc_manifest *m = NULL;
     struct tc_sigblock sb;
@@ -106,14 +106,14 @@ err_free:
 /**
  * Look for a resumable target and check its chunks.
  */
-void ag_resume(struct ag *g)
+void tc_ag_resume(struct ag *g)
 {
     const uint8_t *man, *sig;
     struct tc_manifest *m = NULL;
     struct tc_err err;
     uint8_t *extra = NULL, *buf = NULL, hash[TC_SHA256_LEN];
     size_t len, man_len, sig_len;
-    uint64_t t0 = ag_now_ns();
+    uint64_t t0 = tc_ag_now_ns();
     uint32_t i, held = 0;
     char pin[TC_NAME_MAX + 8 + 2 * TC_SHA256_LEN + 1];
     int rc;
@@ -122,43 +122,43 @@ void ag_resume(struct ag *g)
     rc = tc_disk_read_extra(g->disk, AG_EXTRA_MAX, &extra, &len);
     if (rc <= 0) {
         if (rc < 0)
-            ag_log(g, TC_PROTO_LOG_WARN, "resume: cannot read the marker of %s: %s", g->disk_path,
-                   strerror(-rc));
+            tc_ag_log(g, TC_PROTO_LOG_WARN, "resume: cannot read the marker of %s: %s",
+                      g->disk_path, strerror(-rc));
         else if (tc_disk_read_marker(g->disk, pin, sizeof(pin)) == 1)
-            ag_log(g, TC_PROTO_LOG_INFO,
-                   "resume unavailable: %s holds the in-progress marker of %s but no manifest "
-                   "copy: starting from scratch",
-                   g->disk_path, pin);
+            tc_ag_log(g, TC_PROTO_LOG_INFO,
+                      "resume unavailable: %s holds the in-progress marker of %s but no manifest "
+                      "copy: starting from scratch",
+                      g->disk_path, pin);
         return;
     }
-    if (ag_extra_split(extra, len, &man, &man_len, &sig, &sig_len) < 0) {
-        ag_log(g, TC_PROTO_LOG_INFO, "resume unavailable: the manifest copy on %s is malformed",
-               g->disk_path);
+    if (tc_ag_extra_split(extra, len, &man, &man_len, &sig, &sig_len) < 0) {
+        tc_ag_log(g, TC_PROTO_LOG_INFO, "resume unavailable: the manifest copy on %s is malformed",
+                  g->disk_path);
         goto out;
     }
-    rc = ag_manifest_check(g, man, man_len, sig, sig_len, &m, &err);
+    rc = tc_ag_manifest_check(g, man, man_len, sig, sig_len, &m, &err);
     if (rc < 0) {
-        ag_log(g, TC_PROTO_LOG_INFO, "resume unavailable: the manifest copy on %s: %s",
-               g->disk_path, err.msg);
+        tc_ag_log(g, TC_PROTO_LOG_INFO, "resume unavailable: the manifest copy on %s: %s",
+                  g->disk_path, err.msg);
         goto out;
     }
     if (m->raw_size > tc_disk_size(g->disk) || m->chunk_size > TC_CHUNK_SIZE_WIRE_MAX) {
-        ag_log(g, TC_PROTO_LOG_INFO,
-               "resume unavailable: image %s (%llu bytes, %u-byte chunks) does not fit %s as it "
-               "is (%llu bytes)",
-               m->name, (unsigned long long)m->raw_size, m->chunk_size, g->disk_path,
-               (unsigned long long)tc_disk_size(g->disk));
+        tc_ag_log(g, TC_PROTO_LOG_INFO,
+                  "resume unavailable: image %s (%llu bytes, %u-byte chunks) does not fit %s as it "
+                  "is (%llu bytes)",
+                  m->name, (unsigned long long)m->raw_size, m->chunk_size, g->disk_path,
+                  (unsigned long long)tc_disk_size(g->disk));
         goto out;
     }
     g->held = calloc((m->chunk_count + 7) / 8, 1);
     buf = malloc(m->chunk_size);
     if (!g->held || !buf) {
-        ag_log(g, TC_PROTO_LOG_WARN, "resume: out of memory for %u chunks", m->chunk_count);
+        tc_ag_log(g, TC_PROTO_LOG_WARN, "resume: out of memory for %u chunks", m->chunk_count);
         free(g->held);
         g->held = NULL;
         goto out;
     }
-    for (i = 1; i < m->chunk_count && !ag_interrupted; i++) {
+    for (i = 1; i < m->chunk_count && !tc_ag_interrupted; i++) {
         uint32_t clen = tc_manifest_chunk_raw_len(m, i);
 
         if (tc_disk_read(g->disk, (uint64_t)i * m->chunk_size, buf, clen) < 0)
@@ -174,12 +174,13 @@ void ag_resume(struct ag *g)
     memcpy(g->pin, m->image_digest, TC_SHA256_LEN);
     g->have_pin = 1;
     g->chunk_size_max = m->chunk_size;
-    g->resume_s = (double)(ag_now_ns() - t0) / 1e9;
-    ag_log(g, TC_PROTO_LOG_INFO,
-           "resume: %s holds %u of %u chunks of %s already (checked in %.2f s); asking the seeder "
-           "for the rest of %s",
-           g->disk_path, held, m->chunk_count, m->name, g->resume_s,
-           tc_manifest_pin(m, pin, sizeof(pin)));
+    g->resume_s = (double)(tc_ag_now_ns() - t0) / 1e9;
+    tc_ag_log(
+        g, TC_PROTO_LOG_INFO,
+        "resume: %s holds %u of %u chunks of %s already (checked in %.2f s); asking the seeder "
+        "for the rest of %s",
+        g->disk_path, held, m->chunk_count, m->name, g->resume_s,
+        tc_manifest_pin(m, pin, sizeof(pin)));
 out:
     free(buf);
     tc_manifest_free(m);

@@ -27,7 +27,7 @@
 /**
  * Monotonic clock in ns.
  */
-uint64_t ag_now_ns(void)
+uint64_t tc_ag_now_ns(void)
 {
     struct timespec ts;
 
@@ -38,7 +38,7 @@ uint64_t ag_now_ns(void)
 /**
  * A log line, filtered by level.
  */
-void ag_log(const struct ag *g, int level, const char *fmt, ...)
+void tc_ag_log(const struct ag *g, int level, const char *fmt, ...)
 {
     va_list ap;
 
@@ -81,8 +81,8 @@ static int op_group(void *ctx, int join, struct tc_proto_peer group)
             o.port = group.port;
             rc = tc_udp_open(&g->udp_group, &o, &err);
             if (rc < 0) {
-                ag_log(g, TC_PROTO_LOG_ERR, "group %s: %s",
-                       tc_udp_peer_str(peer, sizeof(peer), group), err.msg);
+                tc_ag_log(g, TC_PROTO_LOG_ERR, "group %s: %s",
+                          tc_udp_peer_str(peer, sizeof(peer), group), err.msg);
                 return rc;
             }
         }
@@ -92,17 +92,17 @@ static int op_group(void *ctx, int join, struct tc_proto_peer group)
     }
     rc = tc_udp_group(u, join, group.addr, &err);
     if (rc < 0) {
-        ag_log(g, TC_PROTO_LOG_ERR, "%s", err.msg);
+        tc_ag_log(g, TC_PROTO_LOG_ERR, "%s", err.msg);
         return rc;
     }
     if (join) {
         g->group = group;
-        g->last_mcast_ns = ag_now_ns();
+        g->last_mcast_ns = tc_ag_now_ns();
     } else {
         g->group.addr = 0;
     }
-    ag_log(g, TC_PROTO_LOG_DEBUG, "%s group %s on %s", join ? "joined" : "left",
-           tc_udp_peer_str(peer, sizeof(peer), group), g->cfg.iface);
+    tc_ag_log(g, TC_PROTO_LOG_DEBUG, "%s group %s on %s", join ? "joined" : "left",
+              tc_udp_peer_str(peer, sizeof(peer), group), g->cfg.iface);
     return 0;
 }
 
@@ -219,7 +219,7 @@ static int op_manifest_accept(void *ctx, const uint8_t *man, size_t man_len, con
     uint32_t len0;
     int rc;
 
-    rc = ag_manifest_check(g, man, man_len, sig, sig_len, &m, err);
+    rc = tc_ag_manifest_check(g, man, man_len, sig, sig_len, &m, err);
     if (rc < 0) {
         g->fail_exit = rc == -ENOMEM ? TC_EXIT_INTERNAL : TC_EXIT_TRUST;
         return rc;
@@ -238,26 +238,26 @@ static int op_manifest_accept(void *ctx, const uint8_t *man, size_t man_len, con
         goto err_disk;
     len0 = tc_manifest_chunk_raw_len(m, 0);
     tc_manifest_pin(m, pin, sizeof(pin));
-    extra = ag_extra_pack(man, man_len, sig, sig_len, &extra_len);
+    extra = tc_ag_extra_pack(man, man_len, sig, sig_len, &extra_len);
     if (!extra) {
         rc = tc_err_set(err, -ENOMEM, "out of memory for the manifest copy");
         goto err_free;
     }
     if (extra_len + TC_DISK_EXTRA_OFF > len0) {
-        ag_log(g, TC_PROTO_LOG_INFO,
-               "resume unavailable for this run: the manifest and signatures (%zu bytes) do not "
-               "fit in chunk 0's %u bytes after the marker",
-               extra_len, len0);
+        tc_ag_log(g, TC_PROTO_LOG_INFO,
+                  "resume unavailable for this run: the manifest and signatures (%zu bytes) do not "
+                  "fit in chunk 0's %u bytes after the marker",
+                  extra_len, len0);
         extra_len = 0;
     }
     rc = tc_disk_mark(g->disk, pin, len0, extra, extra_len, err);
     free(extra);
     if (rc < 0)
         goto err_disk;
-    ag_log(g, TC_PROTO_LOG_INFO,
-           "image %s %s accepted: %llu bytes in %u chunks; %s marked in "
-           "progress",
-           m->name, m->version, (unsigned long long)m->raw_size, m->chunk_count, g->disk_path);
+    tc_ag_log(g, TC_PROTO_LOG_INFO,
+              "image %s %s accepted: %llu bytes in %u chunks; %s marked in "
+              "progress",
+              m->name, m->version, (unsigned long long)m->raw_size, m->chunk_count, g->disk_path);
     tc_manifest_free(g->man);
     g->man = m;
     *out = m;
@@ -284,7 +284,7 @@ static uint64_t op_random(void *ctx)
 /** ops.log: the core's lines. */
 static void op_log(void *ctx, int level, const char *msg)
 {
-    ag_log(ctx, level, "%s", msg);
+    tc_ag_log(ctx, level, "%s", msg);
 }
 
 static const struct tc_agent_ops ag_ops = {
@@ -348,7 +348,7 @@ static int exit_code(const struct ag *g, int rc)
 static int fail(struct ag *g, int code, const char *msg)
 {
     snprintf(g->error, sizeof(g->error), "%s", msg);
-    ag_log(g, TC_PROTO_LOG_ERR, "%s", msg);
+    tc_ag_log(g, TC_PROTO_LOG_ERR, "%s", msg);
     return code;
 }
 
@@ -386,10 +386,10 @@ static int core_start(struct ag *g, uint32_t chunk_size, struct tc_err *err)
     c->writes_max = writes;
     c->chunk_size_max = chunk_size;
     tc_proto_limits_default(&c->limits);
-    ag_log(g, TC_PROTO_LOG_DEBUG,
-           "buffers for %u-byte chunks: %u cache slots, %u writes in flight (budget %u MiB)",
-           chunk_size, slots, writes, AG_CHUNK_BUF_BUDGET >> 20);
-    return tc_agent_new(&g->core, c, &ag_ops, g, ag_now_ns(), err);
+    tc_ag_log(g, TC_PROTO_LOG_DEBUG,
+              "buffers for %u-byte chunks: %u cache slots, %u writes in flight (budget %u MiB)",
+              chunk_size, slots, writes, AG_CHUNK_BUF_BUDGET >> 20);
+    return tc_agent_new(&g->core, c, &ag_ops, g, tc_ag_now_ns(), err);
 }
 
 /**
@@ -455,7 +455,7 @@ static void rejoin_check(struct ag *g, uint64_t now)
         return;
     g->last_rejoin_ns = now;
     g->rejoins++;
-    ag_log(g, TC_PROTO_LOG_DEBUG, "no multicast for 1 s: joining the group again");
+    tc_ag_log(g, TC_PROTO_LOG_DEBUG, "no multicast for 1 s: joining the group again");
     op_group(g, 0, grp);
     op_group(g, 1, grp);
     g->last_mcast_ns = now;
@@ -470,9 +470,9 @@ static void progress(struct ag *g, uint64_t now)
         return;
     g->next_progress_ns = now + AG_PROGRESS_NS;
     if (s->chunk_count)
-        ag_log(g, TC_PROTO_LOG_INFO, "%s: %u of %u chunks, %llu bytes written",
-               tc_agent_state_name(tc_agent_state(g->core)), s->chunks_done, s->chunk_count,
-               (unsigned long long)g->bytes_written);
+        tc_ag_log(g, TC_PROTO_LOG_INFO, "%s: %u of %u chunks, %llu bytes written",
+                  tc_agent_state_name(tc_agent_state(g->core)), s->chunks_done, s->chunk_count,
+                  (unsigned long long)g->bytes_written);
 }
 
 /**
@@ -512,9 +512,9 @@ static int loop(struct ag *g)
             return 0;
         if (st == TC_AGENT_FAILED)
             return tc_agent_error(g->core)->rc < 0 ? tc_agent_error(g->core)->rc : -EIO;
-        if (ag_interrupted)
+        if (tc_ag_interrupted)
             return 1;
-        now = ag_now_ns();
+        now = tc_ag_now_ns();
         deadline = tc_agent_next_deadline(g->core);
         if (g->group.addr && (st == TC_AGENT_MANIFEST || st == TC_AGENT_RECEIVING)) {
             uint64_t r = g->last_mcast_ns + AG_REJOIN_NS;
@@ -542,7 +542,7 @@ static int loop(struct ag *g)
         rc = ppoll(pfd, n, tsp, &wait_mask);
         if (rc < 0 && errno != EINTR)
             return -errno;
-        now = ag_now_ns();
+        now = tc_ag_now_ns();
         if (rc > 0) {
             if (pfd[0].revents)
                 net_rx(g, g->udp, now);
@@ -583,7 +583,7 @@ static int pick_target(struct ag *g, struct tc_err *err)
     rc = tc_diskpick_find("", &h, g->disk_path, sizeof(g->disk_path), err);
     if (rc < 0)
         return rc;
-    ag_log(g, TC_PROTO_LOG_INFO, "disk hints %s picked %s", g->cfg.disk, g->disk_path);
+    tc_ag_log(g, TC_PROTO_LOG_INFO, "disk hints %s picked %s", g->cfg.disk, g->disk_path);
     return 0;
 }
 
@@ -591,7 +591,7 @@ static int pick_target(struct ag *g, struct tc_err *err)
  * Open everything, resume, run the core (restarting it when it must), and
  * say how it ended.
  */
-int ag_run(struct ag *g)
+int tc_ag_run(struct ag *g)
 {
     struct tc_disk_opts dopts;
     struct tc_udp_opts uo;
@@ -600,7 +600,7 @@ int ag_run(struct ag *g)
     int rc;
 
     tc_err_clear(&err);
-    g->t0_ns = ag_now_ns();
+    g->t0_ns = tc_ag_now_ns();
     tc_trust_init(&g->trust);
     if (tc_rng_os_fill(NULL, (uint8_t *)&g->rng, sizeof(g->rng)) < 0 || g->rng == 0)
         g->rng = g->t0_ns | 1;
@@ -617,7 +617,7 @@ int ag_run(struct ag *g)
         return fail(g, TC_EXIT_NETWORK, err.msg);
     }
     if (!g->ifc.up)
-        ag_log(g, TC_PROTO_LOG_WARN, "interface %s is not up and running", g->cfg.iface);
+        tc_ag_log(g, TC_PROTO_LOG_WARN, "interface %s is not up and running", g->cfg.iface);
 
     rc = pick_target(g, &err);
     if (rc < 0)
@@ -628,8 +628,8 @@ int ag_run(struct ag *g)
     if (rc < 0)
         return fail(g, rc == -ENOMEM ? TC_EXIT_INTERNAL : TC_EXIT_DISK, err.msg);
 
-    ag_resume(g);
-    if (ag_interrupted)
+    tc_ag_resume(g);
+    if (tc_ag_interrupted)
         return fail(g, TC_EXIT_INTERNAL, "interrupted");
 
     memset(&uo, 0, sizeof(uo));
@@ -639,11 +639,11 @@ int ag_run(struct ag *g)
     if (rc < 0)
         return fail(g, rc == -ENOMEM ? TC_EXIT_INTERNAL : TC_EXIT_NETWORK, err.msg);
 
-    ag_log(g, TC_PROTO_LOG_INFO,
-           "node %02x:%02x:%02x:%02x:%02x:%02x on %s asking %s for image %s%s", g->ifc.mac[0],
-           g->ifc.mac[1], g->ifc.mac[2], g->ifc.mac[3], g->ifc.mac[4], g->ifc.mac[5], g->cfg.iface,
-           tc_udp_peer_str(peer, sizeof(peer), g->cfg.seeder), g->cfg.image,
-           g->have_pin ? " (resuming)" : "");
+    tc_ag_log(g, TC_PROTO_LOG_INFO,
+              "node %02x:%02x:%02x:%02x:%02x:%02x on %s asking %s for image %s%s", g->ifc.mac[0],
+              g->ifc.mac[1], g->ifc.mac[2], g->ifc.mac[3], g->ifc.mac[4], g->ifc.mac[5],
+              g->cfg.iface, tc_udp_peer_str(peer, sizeof(peer), g->cfg.seeder), g->cfg.image,
+              g->have_pin ? " (resuming)" : "");
 
     /* From here SIGINT/SIGTERM are taken only inside ppoll(), so none is
      * lost between the check and the wait. */
@@ -672,12 +672,12 @@ int ag_run(struct ag *g)
         }
         e = tc_agent_error(g->core);
         if (g->restart_chunk_size) {
-            ag_log(g, TC_PROTO_LOG_INFO, "%s", e->msg);
+            tc_ag_log(g, TC_PROTO_LOG_INFO, "%s", e->msg);
         } else if (g->have_pin && rc == -ENOENT && g->restarts < AG_RESTARTS_MAX) {
-            ag_log(g, TC_PROTO_LOG_INFO,
-                   "%s; the seeder does not serve the image found on %s: starting over "
-                   "without resume",
-                   e->msg, g->disk_path);
+            tc_ag_log(g, TC_PROTO_LOG_INFO,
+                      "%s; the seeder does not serve the image found on %s: starting over "
+                      "without resume",
+                      e->msg, g->disk_path);
             g->have_pin = 0;
             free(g->held);
             g->held = NULL;
@@ -710,14 +710,14 @@ int ag_run(struct ag *g)
 /**
  * Close the target (waiting for its queue), socket and core.
  */
-void ag_cleanup(struct ag *g)
+void tc_ag_cleanup(struct ag *g)
 {
     tc_agent_free(g->core);
     g->core = NULL;
     if (g->disk) {
         int rc = tc_disk_close(g->disk);
         if (rc < 0)
-            ag_log(g, TC_PROTO_LOG_WARN, "closing %s: %s", g->disk_path, strerror(-rc));
+            tc_ag_log(g, TC_PROTO_LOG_WARN, "closing %s: %s", g->disk_path, strerror(-rc));
     }
     g->disk = NULL;
     tc_udp_close(g->udp_group);

@@ -1860,6 +1860,25 @@ static struct child *child_find(struct tc_agent *a, struct tc_proto_peer from, u
     return NULL;
 }
 
+/**
+ * Count a message of our session from a peer that is not one of our
+ * children with that token: forged when a child of ours has that address
+ * (its token is wrong), else unknown (a node the seeder just placed under
+ * us, before our CHILDREN list names it).
+ */
+static void count_not_child(struct tc_agent *a, struct tc_proto_peer from)
+{
+    uint32_t i;
+
+    for (i = 0; i < a->nchildren; i++) {
+        if (a->children[i].c.addr == from.addr && a->children[i].c.port == from.port) {
+            a->st.rx_forged++;
+            return;
+        }
+    }
+    a->st.rx_unknown++;
+}
+
 /* ---- control messages ------------------------------------------------------------------ */
 
 static void streams_sync(struct tc_agent *a, uint64_t now);
@@ -3024,7 +3043,7 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
         }
         c = child_find(a, from, msg.hdr.token);
         if (!c) {
-            a->st.rx_forged++;
+            count_not_child(a, from);
             return 0;
         }
         send_heartbeat(a, from, c->c.token, TC_WIRE_STATE_NONE, msg.u.heartbeat.time_ns, now);
@@ -3034,7 +3053,7 @@ int tc_agent_on_packet(struct tc_agent *a, uint64_t now, struct tc_proto_peer fr
     case TC_WIRE_ACK:
         c = child_find(a, from, msg.hdr.token);
         if (!c) {
-            a->st.rx_forged++;
+            count_not_child(a, from);
             return 0;
         }
         if (msg.hdr.type == TC_WIRE_ACK) {

@@ -240,9 +240,11 @@ int tc_agentcfg_parse_cmdline(struct tc_agentcfg *c, const char *buf, size_t len
         char ch = i < len ? buf[i] : ' ';
         int space = ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\0';
 
-        if (i == len && quoted)
+        if (i == len && quoted) {
+            word[n] = '\0'; /* buf is not NUL-terminated: name the word gathered so far */
             return tc_err_set(err, -EINVAL, "kernel command line: unterminated quote in '%.80s'",
-                              buf + i - n);
+                              word);
+        }
         if (ch == '"') {
             quoted = !quoted;
             in_word = 1;

@@ -140,6 +140,11 @@ struct tc_agent_stats {
     uint64_t rx_dgrams;        /**< datagrams handed in */
     uint64_t rx_bad;           /**< refused by the codec */
     uint64_t rx_forged;        /**< wrong session, epoch, token or address: dropped */
+    uint64_t rx_unknown;       /**< of our session, from an address that is not (yet) a
+                                    child's: dropped (the seeder's WELCOME or REPARENT can
+                                    name us as a node's parent before our CHILDREN list
+                                    arrives); a child's address with a wrong token is
+                                    forged */
     uint64_t blocks_rx;        /**< DATA blocks received (multicast and unicast) */
     uint64_t blocks_dup;       /**< ... of which held already */
     uint64_t segs_bad;         /**< segments refused by their hash */
