@@ -269,7 +269,15 @@ wait_progress() {
             echo "$name at progress $p"
             return 0
         fi
-        lab_running "$name" || die "$name exited (${LAB_RC[$name]:-?}) before progress $frac"
+        if ! lab_running "$name"; then
+            # it may have finished between two looks (exit 0 after RELEASE)
+            lab_wait 5 "$name" || true
+            if [ "${LAB_RC[$name]:-}" = 0 ]; then
+                echo "$name finished (exit 0) before we saw progress $frac"
+                return 0
+            fi
+            die "$name exited (${LAB_RC[$name]:-?}) before progress $frac"
+        fi
         sleep 0.1
     done
     die "$name did not reach progress $frac within $NET_PROGRESS_S s (last: $p)"
