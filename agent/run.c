@@ -305,22 +305,15 @@ static const struct tc_agent_ops ag_ops = {
  */
 static int exit_code(const struct ag *g, int rc)
 {
+    int c;
+
     if (g->fail_exit)
         return g->fail_exit;
+    c = tc_exit_class(rc);
+    if (c != 0)
+        return c;
     switch (-rc) {
-    case EKEYREJECTED:
-    case ENOKEY:
-    case EKEYEXPIRED:
-    case EKEYREVOKED:
-    case ETIME:
-        return TC_EXIT_TRUST;
-    case ENOSPC:
-    case EBUSY:
-    case EROFS:
     case EIO:
-    case EFBIG:
-    case EDQUOT:
-    case ENOTBLK:
     case ENXIO:
         return TC_EXIT_DISK;
     case ETIMEDOUT:
@@ -334,11 +327,6 @@ static int exit_code(const struct ag *g, int rc)
         return TC_EXIT_NETWORK;
     case ENOENT:
         return TC_EXIT_USAGE; /* the seeder does not serve what we asked for */
-    case EBADMSG:
-    case EPROTO:
-    case EILSEQ:
-    case E2BIG:
-        return TC_EXIT_IMAGE;
     default:
         return TC_EXIT_INTERNAL;
     }

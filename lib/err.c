@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "treecast/err.h"
+#include "treecast/exitcode.h"
 
 /**
  * Record rc and a formatted sentence in err unless a message is already held
@@ -82,4 +83,32 @@ char *tc_hex(char *out, const uint8_t *buf, size_t len)
     }
     out[2 * len] = '\0';
     return out;
+}
+
+int tc_exit_class(int rc)
+{
+    switch (-rc) {
+    case EKEYREJECTED:
+    case ENOKEY:
+    case EKEYEXPIRED:
+    case EKEYREVOKED:
+    case ETIME:
+        return TC_EXIT_TRUST;
+    case ENOSPC:
+    case EBUSY:
+    case EROFS:
+    case ENOTBLK:
+    case EFBIG:
+    case EDQUOT:
+        return TC_EXIT_DISK;
+    case EBADMSG:
+    case EPROTO:
+    case E2BIG:
+    case EILSEQ:
+        return TC_EXIT_IMAGE;
+    case ENOMEM:
+        return TC_EXIT_INTERNAL;
+    default:
+        return 0;
+    }
 }

@@ -25,36 +25,18 @@
  */
 int tc_cli_exit_code(int rc, enum tc_cli_phase phase)
 {
+    int c;
+
     if (rc >= 0)
         return TC_EXIT_OK;
-    switch (-rc) {
-    case EKEYREJECTED:
-    case ENOKEY:
-    case EKEYEXPIRED:
-    case EKEYREVOKED:
-    case ETIME:
+    c = tc_exit_class(rc);
+    /* malformed bytes take the class of what was being read */
+    if (c == TC_EXIT_IMAGE && phase == TC_PHASE_TRUST)
         return TC_EXIT_TRUST;
-    case ENOSPC:
-    case EBUSY:
-    case EROFS:
-    case ENOTBLK:
-    case EFBIG:
-    case EDQUOT:
+    if (c == TC_EXIT_IMAGE && phase == TC_PHASE_TARGET)
         return TC_EXIT_DISK;
-    case ENOMEM:
-        return TC_EXIT_INTERNAL;
-    case EBADMSG:
-    case EPROTO:
-    case E2BIG:
-    case EILSEQ:
-        if (phase == TC_PHASE_TRUST)
-            return TC_EXIT_TRUST;
-        if (phase == TC_PHASE_TARGET)
-            return TC_EXIT_DISK;
-        return TC_EXIT_IMAGE;
-    default:
-        break;
-    }
+    if (c != 0)
+        return c;
     switch (phase) {
     case TC_PHASE_IMAGE:
         return TC_EXIT_IMAGE;

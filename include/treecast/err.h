@@ -62,4 +62,14 @@ int tc_err_prefix(struct tc_err *err, int rc, const char *fmt, ...)
 /* Format a byte string as lower-case hex into out (2*len+1 bytes). */
 char *tc_hex(char *out, const uint8_t *buf, size_t len);
 
+/*
+ * The exit class (include/treecast/exitcode.h) of the error codes that mean
+ * the same wherever they come from: trust (EKEYREJECTED, ENOKEY, EKEYEXPIRED,
+ * EKEYREVOKED, ETIME), disk (ENOSPC, EBUSY, EROFS, ENOTBLK, EFBIG, EDQUOT),
+ * malformed data (EBADMSG, EPROTO, E2BIG, EILSEQ: TC_EXIT_IMAGE), ENOMEM
+ * (TC_EXIT_INTERNAL); 0 for any other rc (the caller decides by what it was
+ * doing). Shared by `treecast` and `treecast-agent`.
+ */
+int tc_exit_class(int rc);
+
 #endif /* TREECAST_ERR_H */

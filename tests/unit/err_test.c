@@ -8,6 +8,7 @@
 
 #include "testutil.h"
 #include "treecast/err.h"
+#include "treecast/exitcode.h"
 
 static int inner(struct tc_err *e)
 {
@@ -57,6 +58,22 @@ static void test_prefix(void **state)
     assert_int_equal(strlen(e.msg), TC_ERR_MSG_MAX - 1);
 }
 
+static void test_exit_class(void **state)
+{
+    (void)state;
+    assert_int_equal(tc_exit_class(-EKEYEXPIRED), TC_EXIT_TRUST);
+    assert_int_equal(tc_exit_class(-ETIME), TC_EXIT_TRUST);
+    assert_int_equal(tc_exit_class(-ENOSPC), TC_EXIT_DISK);
+    assert_int_equal(tc_exit_class(-EBUSY), TC_EXIT_DISK);
+    assert_int_equal(tc_exit_class(-EILSEQ), TC_EXIT_IMAGE);
+    assert_int_equal(tc_exit_class(-EBADMSG), TC_EXIT_IMAGE);
+    assert_int_equal(tc_exit_class(-ENOMEM), TC_EXIT_INTERNAL);
+    /* the caller's context decides the rest */
+    assert_int_equal(tc_exit_class(-ENOENT), 0);
+    assert_int_equal(tc_exit_class(-EIO), 0);
+    assert_int_equal(tc_exit_class(0), 0);
+}
+
 static void test_hex(void **state)
 {
     const uint8_t b[] = {0x00, 0x1a, 0xff, 0x80};
@@ -73,6 +90,7 @@ int main(void)
         cmocka_unit_test(test_first_message_wins),
         cmocka_unit_test(test_prefix),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_exit_class),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
