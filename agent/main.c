@@ -184,7 +184,9 @@ static void write_stats(const struct ag *g, const char *path, int code)
             "  \"repair_blocks_rx\": %llu,\n  \"repair_reqs\": %llu,\n  \"rx_dgrams\": %llu,\n"
             "  \"rx_forged\": %llu,\n  \"rx_unknown\": %llu,\n  \"rx_bad\": %llu,\n"
             "  \"segs_bad\": %llu,\n"
-            "  \"objects_bad\": %llu,\n  \"served_blocks\": %llu,\n  \"readbacks\": %llu,\n"
+            "  \"objects_bad\": %llu,\n  \"blocks_dropped\": %llu,\n  \"slots_evicted\": %llu,\n"
+            "  \"reparent_reqs\": %llu,\n  \"behind\": %u,\n  \"loss_ppm\": %u,\n"
+            "  \"served_blocks\": %llu,\n  \"served_bytes\": %llu,\n  \"readbacks\": %llu,\n"
             "  \"bytes_written\": %llu,\n  \"group_rejoins\": %llu,\n  \"core_restarts\": %u,\n"
             "  \"udp_rx_drops\": %llu,\n  \"elapsed_s\": %.3f,\n  \"max_rss_kib\": %ld\n}\n",
             s->chunk_count, s->chunks_done, g->chunks_held, g->resume_s,
@@ -193,8 +195,11 @@ static void write_stats(const struct ag *g, const char *path, int code)
             (unsigned long long)s->rx_dgrams, (unsigned long long)s->rx_forged,
             (unsigned long long)s->rx_unknown, (unsigned long long)s->rx_bad,
             (unsigned long long)s->segs_bad, (unsigned long long)s->objects_bad,
-            (unsigned long long)s->served_blocks, (unsigned long long)s->readbacks,
-            (unsigned long long)g->bytes_written, (unsigned long long)g->rejoins, g->restarts,
+            (unsigned long long)s->blocks_dropped, (unsigned long long)s->slots_evicted,
+            (unsigned long long)s->reparent_reqs, s->behind, s->loss_ppm,
+            (unsigned long long)s->served_blocks, (unsigned long long)s->served_bytes,
+            (unsigned long long)s->readbacks, (unsigned long long)g->bytes_written,
+            (unsigned long long)g->rejoins, g->restarts,
             (unsigned long long)(g->udp ? tc_udp_stats(g->udp)->rx_drops : 0),
             g->t0_ns ? (double)(tc_ag_now_ns() - g->t0_ns) / 1e9 : 0.0, ru.ru_maxrss);
     if (fclose(f) != 0 || rename(tmp, path) != 0) {

@@ -603,13 +603,25 @@ static uint32_t request_missing(struct tc_agent *a, const struct rxobj *o, uint3
     return sent;
 }
 
+/** Time to multicast `bytes` at the session rate (0 when no rate is known). */
+static uint64_t send_time_ns(const struct tc_agent *a, uint64_t bytes)
+{
+    if (a->tree_only || a->w.rate_bps == 0)
+        return 0;
+    return bytes * 8u * 1000000000ull / a->w.rate_bps;
+}
+
 /** Ask for what the objects of a unit miss; schedule the retry. */
 static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, struct rxobj *o2,
                          uint32_t index, uint64_t now)
 {
     struct tc_proto_peer to;
-    uint64_t tail_at = u->mcast_ns + a->cfg.limits.repair_retry_ns;
-    uint64_t tail_max = u->open_ns + TC_AGENT_TAIL_WAIT_RETRIES * a->cfg.limits.repair_retry_ns;
+    uint64_t retry = a->cfg.limits.repair_retry_ns;
+    uint64_t quiet = TC_AGENT_TAIL_QUIET_BURSTS * send_time_ns(a, a->cfg.limits.pace_burst_bytes);
+    uint64_t unit_len = (o1 ? o1->len : 0) + (o2 ? o2->len : 0);
+    uint64_t tail_at = u->mcast_ns + (quiet > retry ? quiet : retry);
+    uint64_t tail_max = u->open_ns + TC_AGENT_TAIL_WAIT_RETRIES * retry +
+                        TC_AGENT_TAIL_WAIT_SENDS * send_time_ns(a, unit_len);
 
     /* streamed: the stream's sender retransmits what our ACKs show missing */
     if (a->streamed) {
@@ -617,10 +629,11 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
         return;
     }
     to = repair_target(a, u);
-    /* the tail too once the object's multicast has been quiet for a retry
-     * interval, or at the latest TC_AGENT_TAIL_WAIT_RETRIES intervals after
-     * the unit started: forged blocks of the object must not keep it "still
-     * being sent" for ever */
+    /* the tail too once the object's multicast has been quiet (a retry
+     * interval, or TC_AGENT_TAIL_QUIET_BURSTS pacing bursts at the session
+     * rate if longer), or at the latest TC_AGENT_TAIL_WAIT_RETRIES intervals
+     * plus twice the object's sending time after the unit started: forged
+     * blocks of the object must not keep it "still being sent" for ever */
     int all = u->passed || !u->mcast_ns || now >= tail_at || now >= tail_max;
 
     if (tail_at > tail_max)

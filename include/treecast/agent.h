@@ -44,6 +44,15 @@
  * repair_retry_ns after its first block (a forger's blocks of it would
  * otherwise keep its multicast looking alive). */
 #define TC_AGENT_TAIL_WAIT_RETRIES 8u
+/** ... plus this many times the time the objects take to multicast at the
+ * session rate (at 50 Mbit/s a 1 MiB chunk takes 170 ms: a fixed wait would
+ * ask for tails that are still on their way). */
+#define TC_AGENT_TAIL_WAIT_SENDS 2u
+/** A unit's multicast counts as quiet (its tail is asked for) after
+ * repair_retry_ns or this many pacing bursts at the session rate, whichever
+ * is longer: the seeder sends pace_burst_bytes back to back and then waits,
+ * and its repairs and re-multicasts share the same pacer. */
+#define TC_AGENT_TAIL_QUIET_BURSTS 8u
 /** Before the first multicast block, idle means idle_repair_ns times this. */
 #define TC_AGENT_IDLE_START_FACTOR 25u
 
