@@ -630,7 +630,7 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
     }
     to = repair_target(a, u);
     /* the tail too once the object's multicast has been quiet (a retry
-     * interval, or TC_AGENT_TAIL_QUIET_BURSTS pacing bursts at the session
+     * interval, or TC_AGENT_TAIL_QUIET_BURSTS pacing buckets at the session
      * rate if longer), or at the latest TC_AGENT_TAIL_WAIT_RETRIES intervals
      * plus twice the object's sending time after the unit started: forged
      * blocks of the object must not keep it "still being sent" for ever */

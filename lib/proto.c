@@ -32,7 +32,7 @@ void tc_proto_limits_default(struct tc_proto_limits *l)
     l->remcast_suppress_ns = 5ull * 1000 * 1000;
     l->admit_per_s = 2000;
     l->admit_burst = 1024;
-    l->pace_burst_bytes = 64ull * 1024;
+    l->pace_burst_bytes = 256ull * 1024;
     l->parent_timeout_ns = 1000ull * 1000 * 1000;
     l->node_timeout_ns = 2000ull * 1000 * 1000;
     l->seeder_timeout_ns = 120ull * 1000 * 1000 * 1000;

@@ -202,6 +202,7 @@ struct tc_seeder {
     int man_round;                       /**< the manifest objects are in this round */
     int64_t pace;                        /**< pacing balance, PACE units */
     int64_t pace_max;                    /**< bucket depth, PACE units */
+    int64_t pace_wake;                   /**< wake when this much is affordable, PACE units */
     uint64_t pace_ns;                    /**< time of the last refill */
     uint64_t hold_until;                 /**< no round block before this time */
     int64_t repair;                      /**< repair budget balance, PACE units */
@@ -2739,12 +2740,15 @@ int tc_seeder_new(struct tc_seeder **out, const struct tc_seeder_cfg *cfg,
                                 ? cfg->limits.pace_burst_bytes
                                 : block_cost(s->block_len)) *
                   PACE_UNITS_PER_BYTE;
+    s->pace_wake = (int64_t)TC_SEEDER_PACE_WAKE_BYTES * PACE_UNITS_PER_BYTE;
+    if (s->pace_wake > s->pace_max / 2)
+        s->pace_wake = s->pace_max / 2;
     s->pace = s->pace_max;
     s->pace_ns = now;
     s->repair_rate_bps = s->cfg.rate_bps * TC_SEEDER_REPAIR_SHARE_PERMILLE / 1000;
     if (s->repair_rate_bps == 0)
         s->repair_rate_bps = 1;
-    s->repair_max = s->pace_max * TC_SEEDER_REPAIR_BURSTS;
+    s->repair_max = 2 * s->pace_wake * TC_SEEDER_REPAIR_BURSTS;
     s->repair = s->repair_max;
     s->admit_max = (int64_t)cfg->limits.admit_burst * ADMIT_UNITS_PER_JOIN;
     s->admit = s->admit_max;
@@ -2970,7 +2974,7 @@ uint64_t tc_seeder_next_deadline(const struct tc_seeder *s)
         if (s->off >= s->cur.len) {
             t = s->pace_ns;
         } else {
-            /* Wake when half a pacing burst (or the rest of the object) is
+            /* Wake when a wake size (or the rest of the object) is
              * affordable, not at every block: the datagrams then leave in
              * batches (sendmmsg, the simulator's trains) at the same rate. */
             uint64_t rest = s->cur.len - s->off, want;
@@ -2978,8 +2982,8 @@ uint64_t tc_seeder_next_deadline(const struct tc_seeder *s)
 
             len = rest < s->block_len ? (uint32_t)rest : s->block_len;
             want = rest + (uint64_t)nblk * (DATA_HDR_BYTES + TC_PROTO_WIRE_OVERHEAD);
-            if (want > (uint64_t)(s->pace_max / PACE_UNITS_PER_BYTE) / 2)
-                want = (uint64_t)(s->pace_max / PACE_UNITS_PER_BYTE) / 2;
+            if (want > (uint64_t)(s->pace_wake / PACE_UNITS_PER_BYTE))
+                want = (uint64_t)(s->pace_wake / PACE_UNITS_PER_BYTE);
             if (want < block_cost(len))
                 want = block_cost(len);
             need = (int64_t)want * PACE_UNITS_PER_BYTE - s->pace;

@@ -49,10 +49,11 @@
  * ask for tails that are still on their way). */
 #define TC_AGENT_TAIL_WAIT_SENDS 2u
 /** A unit's multicast counts as quiet (its tail is asked for) after
- * repair_retry_ns or this many pacing bursts at the session rate, whichever
- * is longer: the seeder sends pace_burst_bytes back to back and then waits,
- * and its repairs and re-multicasts share the same pacer. */
-#define TC_AGENT_TAIL_QUIET_BURSTS 8u
+ * repair_retry_ns or the time this many pacing buckets (pace_burst_bytes)
+ * take at the session rate, whichever is longer: the seeder may send a
+ * whole bucket back to back after a late wake-up, and its repairs and
+ * re-multicasts share the same pacer. */
+#define TC_AGENT_TAIL_QUIET_BURSTS 2u
 /** Cache slots that may hold chunks opened by multicast and not proven yet
  * (hash list incomplete, no unicast answer): a forger's blocks for made-up
  * chunks take at most these, never kept or genuine ones. The chunk being

@@ -24,8 +24,15 @@
 /** Share of the multicast rate that unicast repair may use, per mille: the
  * rest always goes to the rounds, so a repair storm cannot stall them. */
 #define TC_SEEDER_REPAIR_SHARE_PERMILLE 250u
-/** Depth of the repair budget, in pacing bursts (pace_burst_bytes). */
+/** Depth of the repair budget, in pacing wake-ups of two wake sizes each
+ * (TC_SEEDER_PACE_WAKE_BYTES; at most half of pace_burst_bytes). */
 #define TC_SEEDER_REPAIR_BURSTS 4
+/** The pacer wakes when this many wire bytes are affordable (or half the
+ * bucket, if smaller) and sends what the bucket holds: batches of this size
+ * at the rate. The bucket itself (pace_burst_bytes) is deeper, so that a
+ * wake-up delayed by a busy machine is made up for, not lost: with a
+ * 64 KiB bucket the seeder kept 45.6 of 49 Mbit/s next to 8 busy agents. */
+#define TC_SEEDER_PACE_WAKE_BYTES (32u * 1024)
 
 /** Fewest nodes missing an object for the seeder to put it back into the
  * round (and at least half of the nodes in the tree). */

@@ -1650,6 +1650,8 @@ static void test_proven_mid_round(void **state)
     (void)state;
     cfg_default(&cfg);
     cfg.rate_bps = 10000000;
+    /* a 64 KiB bucket: the node must join while the first round still runs */
+    cfg.limits.pace_burst_bytes = 64 * 1024;
     fx_open(&f, &cfg, &ops_dgram);
     fx_nodes(&f, 1);
     while (tc_seeder_stats(f.s)->mcast_blocks < 10) {
@@ -2324,6 +2326,7 @@ static void test_rate_auto(void **state)
     cfg.rate_auto = 1;
     cfg.rate_bps = 0;
     cfg.rate_max_bps = max; /* slow enough that one round spans several decisions */
+    cfg.limits.pace_burst_bytes = 64 * 1024; /* ... with no deep first burst */
     fx_open(&f, &cfg, &ops_dgram);
     r = max * TC_SEEDER_RATE_START_PERMILLE / 1000;
     assert_int_equal(r, 400000);
