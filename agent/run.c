@@ -539,9 +539,17 @@ static int loop(struct ag *g)
             if (pfd[1].revents)
                 disk_events(g, now);
         }
-        for (i = 0; i < g->nreads; i++)
-            tc_agent_on_read(g->core, now, g->reads[i].cookie, g->reads[i].rc);
-        g->nreads = 0;
+        if (g->nreads > 0) {
+            /* A completion may start the next read-back (op_read appends
+             * to g->reads): report a copy, and the new ones next turn. */
+            struct ag_read_done done[AG_READS_MAX];
+            unsigned nd = g->nreads;
+
+            memcpy(done, g->reads, nd * sizeof(done[0]));
+            g->nreads = 0;
+            for (i = 0; i < nd; i++)
+                tc_agent_on_read(g->core, now, done[i].cookie, done[i].rc);
+        }
         if (now >= tc_agent_next_deadline(g->core))
             tc_agent_on_timer(g->core, now);
         rejoin_check(g, now);

@@ -1866,9 +1866,14 @@ static void rb_next(struct tc_agent *a)
     rc = a->ops->read(a->ctx, (uint64_t)j * a->m->chunk_size, a->rb_raw,
                       tc_manifest_chunk_raw_len(a->m, j), a->rb_cookie);
     if (rc < 0) {
-        tc_err_set(&a->err, rc, "read-back of chunk %u (image %s) could not be submitted: %s", j,
-                   a->image, strerror(-rc));
-        fail(a, rc);
+        /* Not fatal: our own image is not at stake. The queued requests
+         * are dropped; the children ask again and then go to the seeder. */
+        alog(a, TC_PROTO_LOG_WARN,
+             "read-back of chunk %u (image %s) could not be submitted: %s; %u child "
+             "request(s) dropped",
+             j, a->image, strerror(-rc), a->rbq_n);
+        a->rb = RB_IDLE;
+        a->rbq_n = 0;
     }
 }
 

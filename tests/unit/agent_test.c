@@ -99,6 +99,7 @@ static struct env {
     int dataless;
     int refuse;
     uint32_t reads;
+    int read_rc; /**< op_read returns this when non-zero */
 } E;
 
 /* ---- the image ---------------------------------------------------------------- */
@@ -278,6 +279,8 @@ static int op_sync(void *ctx, uint64_t cookie)
 static int op_read(void *ctx, uint64_t off, uint8_t *buf, size_t len, uint64_t cookie)
 {
     (void)ctx;
+    if (E.read_rc)
+        return E.read_rc;
     assert_true(E.nio < IO_MAX);
     E.reads++;
     E.io[E.nio++] = (struct io){'R', cookie, off, len, buf};
@@ -1177,6 +1180,16 @@ static void serve_case(const struct tc_agent_ops *o)
         img.stored_len[3]);
     assert_int_equal(E.reads, 2);
     assert_int_equal(tc_agent_stats(a)->readbacks, 2);
+    /* a read-back that cannot be submitted (the loop's queue full) drops
+     * the child's request; the agent goes on and serves the next one */
+    E.read_rc = -EAGAIN;
+    assert_int_equal(
+        child_asks(a, t, TC_WIRE_OBJ_CHUNK, 6, 0, (uint32_t)img.stored_len[6], CHILD_TOKEN), 0);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_DONE);
+    E.read_rc = 0;
+    assert_int_equal(
+        child_asks(a, t, TC_WIRE_OBJ_CHUNK, 6, 0, (uint32_t)img.stored_len[6], CHILD_TOKEN),
+        img.stored_len[6]);
     /* a target whose bytes changed is not served */
     E.disk[3 * CHUNK_SIZE + 5] ^= 1;
     E.disk[4 * CHUNK_SIZE + 5] ^= 1;
