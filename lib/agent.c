@@ -1095,52 +1095,17 @@ static int keep0(const struct tc_agent *a, const struct slot *s)
     return s->chunk == 0 && a->chunk_st[0] == CS_READY0;
 }
 
-/**
- * A receiving slot nothing has proven yet: opened by multicast, no unicast
- * answer, hash list not complete and checked. A forger's chunk looks like
- * this for ever; a genuine one only until its hash list is complete.
- */
-static int slot_unproven(const struct slot *s)
+/** A slot for a new chunk: a free one, else the least recently used kept one. */
+static struct slot *slot_take(struct tc_agent *a)
 {
-    return s->state == SL_RECV && !s->fetched && s->u.answer_ns == 0 && !s->list.ok;
-}
-
-/** Give slot s (receiving, unproven or idle) back: its chunk is needed again. */
-static struct slot *slot_reclaim(struct tc_agent *a, struct slot *s)
-{
-    a->slot_of[s->chunk] = SLOT_NONE;
-    a->chunk_st[s->chunk] = CS_NEED;
-    if (s->chunk < a->fetch_next)
-        a->fetch_next = s->chunk; /* fetch_missing() looks at it again */
-    a->st.slots_evicted++;
-    return s;
-}
-
-/**
- * A slot for a new chunk: a free one, else the least recently used kept one.
- * For a multicast block (unproven): at most TC_AGENT_UNPROVEN_SLOTS slots
- * hold unproven chunks; beyond that the least recently used of them is
- * given back, so that a forger's blocks never push out kept or genuine
- * chunks (a genuine chunk being multicast is the most recently used).
- */
-static struct slot *slot_take(struct tc_agent *a, int unproven)
-{
-    struct slot *best = NULL, *idle = NULL, *oldest = NULL, *lru_unproven = NULL, *free_slot = NULL;
-    uint32_t i, nunproven = 0;
+    struct slot *best = NULL, *idle = NULL, *oldest = NULL;
+    uint32_t i;
 
     for (i = 0; i < a->cfg.cache_slots; i++) {
         struct slot *s = &a->slots[i];
 
-        if (slot_unproven(s)) {
-            nunproven++;
-            if (!lru_unproven || s->used < lru_unproven->used)
-                lru_unproven = s;
-        }
-        if (s->state == SL_FREE) {
-            if (!free_slot)
-                free_slot = s;
-            continue;
-        }
+        if (s->state == SL_FREE)
+            return s;
         if (s->state == SL_KEPT && !keep0(a, s) && (!best || s->used < best->used))
             best = s;
         if (slot_idle(a, s) && (!idle || s->used < idle->used))
@@ -1148,10 +1113,6 @@ static struct slot *slot_take(struct tc_agent *a, int unproven)
         if (s->state == SL_RECV && !s->acked && (!oldest || s->used < oldest->used))
             oldest = s;
     }
-    if (unproven && nunproven >= TC_AGENT_UNPROVEN_SLOTS && lru_unproven)
-        return slot_reclaim(a, lru_unproven);
-    if (free_slot)
-        return free_slot;
     /* Streamed: the parent sends the chunks in order, so the least recently
      * used incomplete chunk that no ACK described yet (left over from the
      * multicast, say) is not the one arriving; give its slot to the stream,
@@ -1162,10 +1123,16 @@ static struct slot *slot_take(struct tc_agent *a, int unproven)
         a->slot_of[best->chunk] = SLOT_NONE;
         return best;
     }
-    /* Nothing in it was ever checked and nothing came for a while: most
-     * likely opened by a forged block. Give it back. */
-    if (idle)
-        return slot_reclaim(a, idle);
+    if (idle) {
+        /* Nothing in it was ever checked and nothing came for a while:
+         * most likely opened by a forged block. Give it back. */
+        a->slot_of[idle->chunk] = SLOT_NONE;
+        a->chunk_st[idle->chunk] = CS_NEED;
+        if (idle->chunk < a->fetch_next)
+            a->fetch_next = idle->chunk; /* fetch_missing() looks at it again */
+        a->st.slots_evicted++;
+        return idle;
+    }
     return NULL;
 }
 
@@ -1286,7 +1253,7 @@ static void fetch_missing(struct tc_agent *a, uint64_t now)
         }
         if (fetching(a) >= fetch_max(a))
             return;
-        s = slot_take(a, 0);
+        s = slot_take(a);
         if (!s)
             return;
         slot_open(a, s, j);
@@ -1533,20 +1500,6 @@ static void mcast_chunk(struct tc_agent *a, uint32_t k, uint64_t now)
     fetch_missing(a, now);
 }
 
-/** The multicast is at (object, index): what moved past is passed. */
-static void mcast_at(struct tc_agent *a, uint8_t object, uint32_t index, uint64_t now)
-{
-    uint64_t key = obj_key(object, index);
-
-    if (key != a->mcast_key) {
-        a->mcast_key = key;
-        mcast_moved(a, key, now);
-    }
-    if ((object == TC_WIRE_OBJ_CHUNK || object == TC_WIRE_OBJ_CHUNK_HASHES) &&
-        (!a->m || index < a->m->chunk_count))
-        mcast_chunk(a, index, now);
-}
-
 /**
  * One DATA block (from a datagram or a batch): the one path both entry
  * points share. Header, token and source were checked by the caller.
@@ -1567,12 +1520,13 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
         a->last_mcast_ns = now;
         a->mcast_any = 1;
         loss_count(a, key, off, len);
-        /* With the manifest, a chunk block moves the multicast position only
-         * once it is proven (mcast_proven()): a forger's block for a chunk far
-         * ahead would otherwise mark every chunk before it passed (fetched
-         * whole from the parent) and ask for tails still being sent. */
-        if (mi >= 0 || !a->m)
-            mcast_at(a, object, index, now);
+        if (key != a->mcast_key) {
+            a->mcast_key = key;
+            mcast_moved(a, key, now);
+        }
+        if ((object == TC_WIRE_OBJ_CHUNK || object == TC_WIRE_OBJ_CHUNK_HASHES) &&
+            (!a->m || index < a->m->chunk_count))
+            mcast_chunk(a, index, now);
     }
     if (a->state == TC_AGENT_FAILED)
         return a->err.rc;
@@ -1617,7 +1571,7 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
         return 0;
     }
     if (a->chunk_st[index] == CS_NEED) {
-        s = slot_take(a, !unicast);
+        s = slot_take(a);
         if (!s) {
             a->st.blocks_dropped++;
             return 0;
@@ -1658,8 +1612,6 @@ static int rx_block(struct tc_agent *a, uint64_t now, int unicast, uint8_t objec
     }
     s->used = ++a->use_seq;
     slot_progress(a, s, now);
-    if (!unicast && added > 0 && s->list.ok)
-        mcast_at(a, object, index, now); /* a checked segment or the checked list */
     if (s->state == SL_FULL)
         pump(a, now);
     if (a->nstreams)

@@ -54,11 +54,6 @@
  * whole bucket back to back after a late wake-up, and its repairs and
  * re-multicasts share the same pacer. */
 #define TC_AGENT_TAIL_QUIET_BURSTS 2u
-/** Cache slots that may hold chunks opened by multicast and not proven yet
- * (hash list incomplete, no unicast answer): a forger's blocks for made-up
- * chunks take at most these, never kept or genuine ones. The chunk being
- * multicast is proven within a few blocks (its hash list comes first). */
-#define TC_AGENT_UNPROVEN_SLOTS 4u
 /** Before the first multicast block, idle means idle_repair_ns times this. */
 #define TC_AGENT_IDLE_START_FACTOR 25u
 

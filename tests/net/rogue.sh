@@ -37,13 +37,11 @@ forged=0 dropped=0 segs=0
 for i in 1 2 3 4 5 6 7 8; do
     forged=$((forged + $(agent_stat "$i" rx_forged)))
     segs=$((segs + $(agent_stat "$i" segs_bad)))
-    # A forged block is refused by its segment hash (segs_bad), outside
-    # the object the manifest describes by its place (rx_bad), or given
-    # back unchecked with the cache slot it opened (slots_evicted).
-    dropped=$((dropped + $(agent_stat "$i" segs_bad) + $(agent_stat "$i" rx_bad) +
-        $(agent_stat "$i" slots_evicted)))
+    # A forged block is refused by its segment hash (segs_bad) or, outside
+    # the object the manifest describes, by its place (rx_bad).
+    dropped=$((dropped + $(agent_stat "$i" segs_bad) + $(agent_stat "$i" rx_bad)))
 done
-echo "seeder rx_forged $seeder_forged; agents rx_forged $forged, segs_bad $segs, segs_bad + rx_bad + slots_evicted $dropped"
+echo "seeder rx_forged $seeder_forged; agents rx_forged $forged, segs_bad $segs, segs_bad + rx_bad $dropped"
 [ "$forged" -gt 0 ] || die "no agent counted a forged datagram"
 [ "$dropped" -gt 0 ] || die "no agent refused a forged block"
 [ "$(jq -r .rejects seeder.json)" -gt 0 ] || die "the seeder rejected none of the forged JOINs"

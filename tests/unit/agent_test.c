@@ -1015,56 +1015,6 @@ static void test_forged_blocks(void **state)
     tc_agent_free(a);
 }
 
-/**
- * Forged multicast blocks with the seeder's address for chunks far ahead:
- * they take at most TC_AGENT_UNPROVEN_SLOTS cache slots (a genuine chunk
- * still finds one), and they do not move the multicast position, so no
- * chunk is taken for passed and fetched whole from the parent.
- */
-static void test_forged_far_ahead(void **state)
-{
-    static const uint32_t ahead[] = {3, 4, 6, 7};
-    struct tc_agent_cfg c;
-    struct tc_agent *a;
-    uint8_t junk[SEG];
-    uint64_t t;
-    uint32_t i, mark;
-
-    (void)state;
-    env_reset(23);
-    cfg_default(&c);
-    c.cache_slots = TC_AGENT_UNPROVEN_SLOTS;
-    a = agent_new(&c, &ops);
-    t = welcome(a);
-    send_manifest(a, t);
-    complete_io(a, t);
-    mark = E.nsent;
-    memset(junk, 0xee, sizeof(junk));
-    /* every slot taken by a made-up chunk */
-    for (i = 0; i < 4; i++)
-        assert_int_equal(send_block(a, t, SEEDER, TC_WIRE_OBJ_CHUNK, ahead[i], 1, 0, junk), 0);
-    /* the genuine multicast of chunk 1 still finds a slot */
-    mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 1, NULL, 0);
-    mcast(a, t, TC_WIRE_OBJ_CHUNK, 1, NULL, 0);
-    assert_int_equal(tc_agent_stats(a)->blocks_dropped, 0);
-    assert_true(tc_agent_stats(a)->slots_evicted >= 1);
-    assert_int_equal(E.writes[1], 1);
-    assert_memory_equal(E.disk + CHUNK_SIZE, img.raw + CHUNK_SIZE, CHUNK_SIZE);
-    complete_io(a, t);
-    /* a forged block of the last chunk: nothing before it counts as passed */
-    assert_int_equal(send_block(a, t, SEEDER, TC_WIRE_OBJ_CHUNK, 7, 2, 0, junk), 0);
-    for (i = 0; i < 3; i++) {
-        assert_int_equal(req_count(mark, TC_WIRE_OBJ_CHUNK_HASHES, ahead[i]), 0);
-        assert_int_equal(req_count(mark, TC_WIRE_OBJ_CHUNK, ahead[i]), 0);
-    }
-    /* the genuine multicast goes on: chunk 3 arrives and is written */
-    mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, 3, NULL, 0);
-    mcast(a, t, TC_WIRE_OBJ_CHUNK, 3, NULL, 0);
-    assert_int_equal(E.writes[3], 1);
-    assert_memory_equal(E.disk + 3 * CHUNK_SIZE, img.raw + 3 * CHUNK_SIZE, CHUNK_SIZE);
-    tc_agent_free(a);
-}
-
 /** Give the agent a child; return the child's token. */
 static void add_child(struct tc_agent *a, uint64_t t)
 {
@@ -2101,7 +2051,6 @@ int main(void)
         cmocka_unit_test(test_fetch_whole_and_fallback),
         cmocka_unit_test(test_late_join_idle),
         cmocka_unit_test(test_forged_blocks),
-        cmocka_unit_test(test_forged_far_ahead),
         cmocka_unit_test(test_serve_child),
         cmocka_unit_test(test_serve_child_send_blocks),
         cmocka_unit_test(test_on_blocks_same),
