@@ -1814,9 +1814,10 @@ static void rb_next(struct tc_agent *a)
     a->rb_chunk = j;
     a->rb_ok = 0;
     a->rb_cookie = cookie_new(a, CK_READ);
-    a->st.readbacks++;
     rc = a->ops->read(a->ctx, (uint64_t)j * a->m->chunk_size, a->rb_raw,
                       tc_manifest_chunk_raw_len(a->m, j), a->rb_cookie);
+    if (rc == 0)
+        a->st.readbacks++;
     if (rc < 0) {
         /* Not fatal: our own image is not at stake. The queued requests
          * are dropped; the children ask again and then go to the seeder. */

@@ -1136,6 +1136,7 @@ static void serve_case(const struct tc_agent_ops *o)
     assert_int_equal(
         child_asks(a, t, TC_WIRE_OBJ_CHUNK, 6, 0, (uint32_t)img.stored_len[6], CHILD_TOKEN), 0);
     assert_int_equal(tc_agent_state(a), TC_AGENT_DONE);
+    assert_int_equal(tc_agent_stats(a)->readbacks, 2); /* not submitted: not counted */
     E.read_rc = 0;
     assert_int_equal(
         child_asks(a, t, TC_WIRE_OBJ_CHUNK, 6, 0, (uint32_t)img.stored_len[6], CHILD_TOKEN),
