@@ -387,6 +387,16 @@ static uint64_t idle_ns(const struct tc_agent *a)
                         : a->cfg.limits.idle_repair_ns * TC_AGENT_IDLE_START_FACTOR;
 }
 
+/**
+ * How long without multicast before whole chunks it has not passed are
+ * fetched (and every slot may fetch): TC_AGENT_IDLE_FETCH_FACTOR idle
+ * periods once the multicast was seen, else the start idle.
+ */
+static uint64_t fetch_idle_ns(const struct tc_agent *a)
+{
+    return a->mcast_any ? a->cfg.limits.idle_repair_ns * TC_AGENT_IDLE_FETCH_FACTOR : idle_ns(a);
+}
+
 /** Position of an object in the seeder's multicast order (section 6.2), the
  * same as a stream's sequence (tc_proto_pos_of()). */
 static uint64_t obj_key(uint8_t object, uint32_t index)
@@ -617,10 +627,11 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
 {
     struct tc_proto_peer to;
     uint64_t retry = a->cfg.limits.repair_retry_ns;
+    uint64_t idle = a->cfg.limits.idle_repair_ns;
     uint64_t quiet = TC_AGENT_TAIL_QUIET_BURSTS * send_time_ns(a, a->cfg.limits.pace_burst_bytes);
     uint64_t unit_len = (o1 ? o1->len : 0) + (o2 ? o2->len : 0);
-    uint64_t tail_at = u->mcast_ns + (quiet > retry ? quiet : retry);
-    uint64_t tail_max = u->open_ns + TC_AGENT_TAIL_WAIT_RETRIES * retry +
+    uint64_t tail_at = u->mcast_ns + (quiet > idle ? quiet : idle);
+    uint64_t tail_max = u->open_ns + TC_AGENT_TAIL_WAIT_RETRIES * retry + idle +
                         TC_AGENT_TAIL_WAIT_SENDS * send_time_ns(a, unit_len);
 
     /* streamed: the stream's sender retransmits what our ACKs show missing */
@@ -629,11 +640,12 @@ static void unit_request(struct tc_agent *a, struct unit *u, struct rxobj *o1, s
         return;
     }
     to = repair_target(a, u);
-    /* the tail too once the object's multicast has been quiet (a retry
-     * interval, or TC_AGENT_TAIL_QUIET_BURSTS pacing buckets at the session
+    /* the tail too once the object's multicast has been quiet (an idle
+     * period, or TC_AGENT_TAIL_QUIET_BURSTS pacing buckets at the session
      * rate if longer), or at the latest TC_AGENT_TAIL_WAIT_RETRIES intervals
-     * plus twice the object's sending time after the unit started: forged
-     * blocks of the object must not keep it "still being sent" for ever */
+     * plus an idle period plus twice the object's sending time after the
+     * unit started: forged blocks of the object must not keep it "still
+     * being sent" for ever */
     int all = u->passed || !u->mcast_ns || now >= tail_at || now >= tail_max;
 
     if (tail_at > tail_max)
@@ -966,11 +978,18 @@ static void slot_refetch(struct tc_agent *a, struct slot *s, uint64_t now)
 }
 
 /**
- * Verify a complete chunk (stored hash, decode, raw hash) into raw (a write
- * buffer or the chunk-0 buffer). 0, or -EILSEQ after the slot was reset.
+ * Verify a complete chunk into raw (a write buffer or the chunk-0 buffer):
+ * decode, then the raw hash. 0, or -EILSEQ after the slot was reset.
+ *
+ * A slot is complete only when its hash list matched the manifest's
+ * list_hash and every segment matched its entry in that list: the stored
+ * bytes are then the packer's, and SHA-256 over them again (stored_hash)
+ * would repeat that check at the cost of a third hash pass. What reaches
+ * the disk is still checked in full against raw_hash.
  */
 static int verify_chunk(struct tc_agent *a, struct slot *s, uint8_t *raw, uint64_t now)
 {
+    const struct tc_manifest_chunk *c;
     struct tc_err e;
     uint8_t h[TC_SHA256_LEN];
     uint32_t idx = s->chunk;
@@ -979,7 +998,17 @@ static int verify_chunk(struct tc_agent *a, struct slot *s, uint8_t *raw, uint64
     if (a->cfg.dataless)
         return 0;
     tc_err_clear(&e);
-    rc = tc_chunk_verify_decode_ops(a->cops, a->m, idx, s->data.bytes, s->data.len, raw, &e);
+    c = &a->m->chunks[idx];
+    assert(s->list.ok && s->data.nhave == s->data.nsegs && s->data.nunchecked == 0);
+    if (s->data.len != c->stored_len) {
+        rc = tc_err_set(&e, -EILSEQ, "chunk %u: %u stored bytes, manifest says %u", idx,
+                        (unsigned)s->data.len, (unsigned)c->stored_len);
+    } else {
+        rc = a->cops->decode((enum tc_enc)c->enc, s->data.bytes, s->data.len, raw,
+                             tc_manifest_chunk_raw_len(a->m, idx), &e);
+        if (rc < 0)
+            tc_err_prefix(&e, rc, "chunk %u: ", idx);
+    }
     if (rc == 0) {
         a->cops->hash(raw, tc_manifest_chunk_raw_len(a->m, idx), h);
         if (memcmp(h, a->m->chunks[idx].raw_hash, TC_SHA256_LEN) != 0)
@@ -1216,14 +1245,14 @@ static uint32_t fetch_max(const struct tc_agent *a)
 {
     /* while the multicast runs, keep half the slots for it; once it is idle
      * (the round is over), every slot may catch up */
-    if (a->now_ns >= a->last_mcast_ns + idle_ns(a))
+    if (a->now_ns >= a->last_mcast_ns + fetch_idle_ns(a))
         return a->cfg.cache_slots;
     return a->cfg.cache_slots / 2 ? a->cfg.cache_slots / 2 : 1;
 }
 
 /**
  * Whole chunks no slot holds: once the multicast passed them while we
- * listened, or any when it has been idle for idle_repair_ns; as many as
+ * listened, or any when it has been idle for fetch_idle_ns(); as many as
  * slots allow, lowest first. fetch_next only moves back when chunks are
  * newly marked passed or an idle period starts, so each chunk is looked at
  * a bounded number of times per round.
@@ -1231,7 +1260,7 @@ static uint32_t fetch_max(const struct tc_agent *a)
 static void fetch_missing(struct tc_agent *a, uint64_t now)
 {
     uint32_t limit = a->passed_hi;
-    int idle = now >= a->last_mcast_ns + idle_ns(a);
+    int idle = now >= a->last_mcast_ns + fetch_idle_ns(a);
     struct slot *s;
 
     if (a->state != TC_AGENT_RECEIVING || a->streamed)
@@ -2908,7 +2937,7 @@ int tc_agent_new(struct tc_agent **out, const struct tc_agent_cfg *cfg,
         goto err_free;
     a->ops = ops;
     a->ctx = ctx;
-    a->cops = cfg->chunk_ops ? cfg->chunk_ops : &tc_chunk_ops_default;
+    a->cops = cfg->chunk_ops ? cfg->chunk_ops : &tc_chunk_ops_no_adler;
     snprintf(a->image, sizeof(a->image), "%s", cfg->image);
     a->cfg.image = a->image;
     if (cfg->held && cfg->held_chunks) {
@@ -3466,10 +3495,13 @@ uint64_t tc_agent_next_deadline(const struct tc_agent *a)
             if (a->slots[i].state == SL_RECV)
                 AT(a->slots[i].u.req_at);
     }
-    /* the idle repair, unless already idle (then slots freeing drive it) */
+    /* the idle repair and the idle fetch, unless already idle (then slots
+     * freeing drive it) */
     if ((a->state == TC_AGENT_MANIFEST || a->state == TC_AGENT_RECEIVING) &&
         a->last_mcast_ns + idle_ns(a) > a->now_ns)
         AT(a->last_mcast_ns + idle_ns(a));
+    if (a->state == TC_AGENT_RECEIVING && a->last_mcast_ns + fetch_idle_ns(a) > a->now_ns)
+        AT(a->last_mcast_ns + fetch_idle_ns(a));
     if (a->state == TC_AGENT_DONE)
         AT(a->done_at);
     if (a->state == TC_AGENT_LINGER)

@@ -192,9 +192,9 @@ static int decode_simple(enum tc_enc enc, const uint8_t *stored, size_t stored_l
     return tc_err_set(err, -EBADMSG, "unknown chunk encoding %d", (int)enc);
 }
 
-/** Decode stored bytes into exactly raw_len bytes at raw; see chunk.h. */
-int tc_chunk_decode(enum tc_enc enc, const uint8_t *stored, size_t stored_len, uint8_t *raw,
-                    size_t raw_len, struct tc_err *err)
+/** Decode with a fresh inflate state; adler = 0 skips the Adler-32 check. */
+static int decode_fresh(enum tc_enc enc, const uint8_t *stored, size_t stored_len, uint8_t *raw,
+                        size_t raw_len, int adler, struct tc_err *err)
 {
     z_stream zs;
     int rc;
@@ -207,9 +207,27 @@ int tc_chunk_decode(enum tc_enc enc, const uint8_t *stored, size_t stored_len, u
     if (rc != Z_OK)
         return tc_err_set(err, rc == Z_MEM_ERROR ? -ENOMEM : -EIO, "inflateInit failed (zlib %d)",
                           rc);
+    if (!adler && inflateValidate(&zs, 0) != Z_OK) {
+        inflateEnd(&zs);
+        return tc_err_set(err, -EIO, "inflateValidate failed");
+    }
     rc = inflate_bounded(&zs, stored, stored_len, raw, raw_len, err);
     inflateEnd(&zs);
     return rc;
+}
+
+/** Decode stored bytes into exactly raw_len bytes at raw; see chunk.h. */
+int tc_chunk_decode(enum tc_enc enc, const uint8_t *stored, size_t stored_len, uint8_t *raw,
+                    size_t raw_len, struct tc_err *err)
+{
+    return decode_fresh(enc, stored, stored_len, raw, raw_len, 1, err);
+}
+
+/** As tc_chunk_decode() without the Adler-32 check; see chunk.h. */
+int tc_chunk_decode_no_adler(enum tc_enc enc, const uint8_t *stored, size_t stored_len,
+                             uint8_t *raw, size_t raw_len, struct tc_err *err)
+{
+    return decode_fresh(enc, stored, stored_len, raw, raw_len, 0, err);
 }
 
 /**
@@ -262,6 +280,11 @@ int tc_chunk_decoder_decode(struct tc_chunk_decoder *d, enum tc_enc enc, const u
 const struct tc_chunk_ops tc_chunk_ops_default = {
     .hash = tc_sha256,
     .decode = tc_chunk_decode,
+};
+
+const struct tc_chunk_ops tc_chunk_ops_no_adler = {
+    .hash = tc_sha256,
+    .decode = tc_chunk_decode_no_adler,
 };
 
 /**

@@ -41,21 +41,29 @@
 #define TC_AGENT_WRITES_DEFAULT 4u
 
 /** An object's unsent tail is asked for at the latest this many
- * repair_retry_ns after its first block (a forger's blocks of it would
- * otherwise keep its multicast looking alive). */
+ * repair_retry_ns (plus idle_repair_ns) after its first block (a forger's
+ * blocks of it would otherwise keep its multicast looking alive). */
 #define TC_AGENT_TAIL_WAIT_RETRIES 8u
 /** ... plus this many times the time the objects take to multicast at the
  * session rate (at 50 Mbit/s a 1 MiB chunk takes 170 ms: a fixed wait would
  * ask for tails that are still on their way). */
 #define TC_AGENT_TAIL_WAIT_SENDS 2u
 /** A unit's multicast counts as quiet (its tail is asked for) after
- * repair_retry_ns or the time this many pacing buckets (pace_burst_bytes)
+ * idle_repair_ns or the time this many pacing buckets (pace_burst_bytes)
  * take at the session rate, whichever is longer: the seeder may send a
  * whole bucket back to back after a late wake-up, and its repairs and
- * re-multicasts share the same pacer. */
+ * re-multicasts share the same pacer. (A block of a later object asks for
+ * the tail at once; the quiet only matters when the multicast stops.) */
 #define TC_AGENT_TAIL_QUIET_BURSTS 2u
 /** Before the first multicast block, idle means idle_repair_ns times this. */
 #define TC_AGENT_IDLE_START_FACTOR 25u
+/** Whole chunks the multicast has not passed are fetched only after
+ * idle_repair_ns times this without multicast (the round is over, or our
+ * join was lost): on a loaded host delivery can stall for 200 ms while the
+ * seeder keeps sending, and fetching ahead of the multicast then sends
+ * those chunks twice. Tails of the chunks being received are asked for
+ * after idle_repair_ns already. */
+#define TC_AGENT_IDLE_FETCH_FACTOR 5u
 
 /** A parent asked for repairs and silent for this many repair_retry_ns is
  * quiet: every repair goes to the seeder until it speaks again. */
@@ -141,7 +149,8 @@ struct tc_agent_cfg {
     uint32_t chunk_size_max;              /**< largest chunk accepted, raw bytes (buffers
                                                are sized at init), <= TC_CHUNK_SIZE_WIRE_MAX */
     int dataless;                         /**< simulator at scale: no bytes, no checks */
-    const struct tc_chunk_ops *chunk_ops; /**< hashing and inflate (NULL: default) */
+    const struct tc_chunk_ops *chunk_ops; /**< hashing and inflate (NULL:
+                                             tc_chunk_ops_no_adler) */
     struct tc_proto_limits limits;        /**< named limits (tc_proto_limits_default()) */
 };
 

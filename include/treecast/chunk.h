@@ -61,6 +61,19 @@ struct tc_chunk_ops {
 extern const struct tc_chunk_ops tc_chunk_ops_default;
 
 /*
+ * As tc_chunk_decode(), without zlib's Adler-32 check of the output (the
+ * stream's structure, its length, the 4 trailer bytes and trailing bytes are
+ * checked as before). Only for callers that check the raw SHA-256 of the
+ * result against a trusted manifest, which the Adler-32 cannot add to: the
+ * agent. An image whose streams fail Adler-32 is still invalid (treecast
+ * verify and unpack use tc_chunk_decode()).
+ */
+int tc_chunk_decode_no_adler(enum tc_enc enc, const uint8_t *stored, size_t stored_len,
+                             uint8_t *raw, size_t raw_len, struct tc_err *err);
+/* SHA-256 and tc_chunk_decode_no_adler(): the agent's default. */
+extern const struct tc_chunk_ops tc_chunk_ops_no_adler;
+
+/*
  * The verified path: check that stored (len bytes) is exactly chunk idx of m
  * (length and SHA-256 of the stored bytes), then decode into raw (the chunk's
  * raw length, tc_manifest_chunk_raw_len()). On any failure nothing in raw may

@@ -5,8 +5,10 @@
  * Input: byte 0 selects the encoding (low bit: RAW or DEFLATE) and whether
  * the reusable decoder is used (bit 1); bytes 1..3 give raw_len - 1 (24 bits,
  * capped at 1 MiB); the rest is the stored data. The output buffer is exactly
- * raw_len bytes, so any write past it is caught by ASan. The stored data is
- * also encoded and decoded back as a raw chunk, which must round-trip.
+ * raw_len bytes, so any write past it is caught by ASan. The same input goes
+ * through tc_chunk_decode_no_adler(), which must accept whatever
+ * tc_chunk_decode() accepts, with the same bytes. The stored data is also
+ * encoded and decoded back as a raw chunk, which must round-trip.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -25,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tc_chunk_decoder *d = NULL;
     struct tc_err err = {0};
     enum tc_enc enc;
-    uint8_t *raw, *stored, *back;
+    uint8_t *raw, *raw2, *stored, *back;
     size_t raw_len, n;
     int rc;
 
@@ -43,6 +45,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = tc_chunk_decode(enc, data + 4, size - 4, raw, raw_len, &err);
     }
     assert(rc == 0 || err.msg[0] != '\0');
+    raw2 = malloc(raw_len);
+    assert(raw2);
+    tc_err_clear(&err);
+    if (tc_chunk_decode_no_adler(enc, data + 4, size - 4, raw2, raw_len, &err) == 0)
+        assert(rc != 0 || memcmp(raw, raw2, raw_len) == 0);
+    else
+        assert(rc != 0 && err.msg[0] != '\0');
+    free(raw2);
     free(raw);
 
     /* encode / decode round trip of the stored bytes taken as a raw chunk */
