@@ -1688,6 +1688,17 @@ static int data_ok(struct tc_agent *a, struct tc_proto_peer from, uint64_t sessi
         a->st.rx_forged += nblocks;
         return -1;
     }
+    /* A streamed node (a catching-up leaf, every node of a tree-only
+     * session) takes DATA from its parent only. It left the group, but a
+     * forger's blocks still reach its port with the seeder's address: kept
+     * unchecked (or in a hash list checked only whole), such a segment was
+     * described as held by our ACKs, so the parent never sent the genuine
+     * one again, and once the check dropped it the chunk could never
+     * complete (a streamed node asks for no repairs). */
+    if (!unicast && a->streamed) {
+        a->st.blocks_dropped += nblocks;
+        return -1;
+    }
     return 0;
 }
 
@@ -2073,6 +2084,50 @@ static void on_children(struct tc_agent *a, const struct tc_wire_children *c, ui
     streams_sync(a, now);
 }
 
+/** Drop what o holds that is not verified yet (held unchecked, or not checked whole). */
+static void rxobj_drop_unverified(struct tc_agent *a, struct rxobj *o)
+{
+    uint32_t k;
+
+    if (o->ok || o->len == 0)
+        return;
+    if (!o->hl) {
+        rxobj_drop(a, o);
+        return;
+    }
+    for (k = 0; k < o->nsegs && o->nunchecked; k++) {
+        if (!bm_get(o->unchecked, k))
+            continue;
+        bm_clr(o->unchecked, k);
+        bm_clr(o->have, k);
+        o->nunchecked--;
+        o->nhave--;
+    }
+}
+
+/**
+ * We are streamed from now on: forget the bytes the multicast brought that
+ * are not verified yet. A forger's segments may be among them, and our
+ * ACKs would describe them as held: the parent never sends a segment
+ * again once it is acknowledged, so one dropped later by its check would
+ * be missing for good. The stream brings them again.
+ */
+static void drop_unverified(struct tc_agent *a)
+{
+    uint32_t i;
+
+    for (i = 0; i < 3; i++)
+        rxobj_drop_unverified(a, &a->mobj[i]);
+    for (i = 0; a->m && i < a->cfg.cache_slots; i++) {
+        struct slot *s = &a->slots[i];
+
+        if (s->state != SL_RECV)
+            continue;
+        rxobj_drop_unverified(a, &s->list);
+        rxobj_drop_unverified(a, &s->data);
+    }
+}
+
 /** REPARENT (newer generation): our new parent. */
 static void on_reparent(struct tc_agent *a, const struct tc_wire_reparent *r, uint16_t flags,
                         uint64_t now)
@@ -2082,6 +2137,7 @@ static void on_reparent(struct tc_agent *a, const struct tc_wire_reparent *r, ui
         a->leaf = 1;
         a->streamed = 1;
         a->st.behind = 1;
+        drop_unverified(a);
         if (a->ops->group && a->group.addr)
             a->ops->group(a->ctx, 0, a->group);
         alog(a, TC_PROTO_LOG_NOTICE, "a catching-up leaf now: left the multicast group");

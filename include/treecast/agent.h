@@ -169,7 +169,8 @@ struct tc_agent_stats {
     uint64_t segs_bad;         /**< segments refused by their hash */
     uint64_t objects_bad;      /**< whole objects refused (hash list, sigblock, stored or
                                     raw hash): dropped and fetched again from the parent */
-    uint64_t blocks_dropped;   /**< blocks dropped for want of a cache slot or manifest */
+    uint64_t blocks_dropped;   /**< blocks dropped for want of a cache slot or manifest, or
+                                    multicast DATA reaching a streamed node */
     uint64_t slots_evicted;    /**< receiving slots given back unchecked (forged blocks) */
     uint64_t repair_reqs;      /**< REPAIR_REQs sent */
     uint64_t repair_blocks_rx; /**< unicast DATA blocks received */

@@ -21,6 +21,7 @@
 #include "treecast/crypto.h"
 #include "treecast/manifest.h"
 #include "treecast/proto.h"
+#include "treecast/stream.h"
 #include "treecast/wire.h"
 
 /** Test image: 8 chunks of 64 KiB, the last 1000 bytes short. */
@@ -2055,6 +2056,181 @@ static void test_stream_parent(void **state)
     tc_agent_free(a);
 }
 
+/** Stream runs the test's parent sent and not yet delivered, at most. */
+#define PQ_MAX 1024u
+
+/**
+ * The test's parent: a real stream sender (lib/stream.c) over the genuine
+ * image. Its sends are queued and delivered by the test (never from inside
+ * a stream call); the first copy of one object can be lost on the way.
+ */
+static struct {
+    struct tc_stream_tx tx;
+    struct {
+        uint8_t object;
+        uint32_t index, off, len;
+    } q[PQ_MAX];
+    uint32_t nq;
+    uint64_t lose; /**< bit p: the first copy of position p (< 64) is lost */
+    uint32_t lost; /**< blocks lost */
+} P;
+
+static int p_object_at(void *ctx, uint32_t pos, struct tc_stream_obj *o)
+{
+    size_t len;
+
+    (void)ctx;
+    tc_proto_obj_at(pos, &o->object, &o->index);
+    if (pos >= TC_PROTO_POS_CHUNKS && o->index >= CHUNKS)
+        return -ENOENT;
+    obj_bytes(o->object, o->index, &len);
+    o->len = (uint32_t)len;
+    return 0;
+}
+
+static uint32_t p_held(void *ctx, const struct tc_stream_obj *o, uint32_t off, uint32_t len)
+{
+    (void)ctx;
+    return o->len - off < len ? o->len - off : len;
+}
+
+static int p_send(void *ctx, const struct tc_stream_obj *o, uint32_t off, uint32_t len)
+{
+    (void)ctx;
+    assert_true(P.nq < PQ_MAX);
+    P.q[P.nq].object = o->object;
+    P.q[P.nq].index = o->index;
+    P.q[P.nq].off = off;
+    P.q[P.nq].len = len;
+    P.nq++;
+    return 0;
+}
+
+static const struct tc_stream_ops p_ops = {
+    .object_at = p_object_at,
+    .held = p_held,
+    .send = p_send,
+};
+
+/** Deliver the parent's queued runs to the agent as unicast DATA (losing what P says). */
+static void p_deliver(struct tc_agent *a, uint64_t t)
+{
+    uint32_t i, j;
+
+    for (i = 0; i < P.nq; i++) {
+        uint32_t pos = tc_proto_pos_of(P.q[i].object, P.q[i].index);
+        int lose = pos < 64 && ((P.lose >> pos) & 1u);
+
+        for (j = P.q[i].off / SEG; j < tc_proto_nsegs((uint64_t)P.q[i].off + P.q[i].len, SEG);
+             j++) {
+            if (lose) {
+                P.lost++;
+                continue;
+            }
+            assert_int_equal(send_block(a, t, PARENT, P.q[i].object, P.q[i].index, j, TOKEN, NULL),
+                             0);
+        }
+        if (lose)
+            P.lose &= ~(1ull << pos);
+    }
+    P.nq = 0;
+}
+
+/** Feed the ACKs the agent sent to its parent to the stream; forget what it sent. */
+static void p_acks(uint64_t t)
+{
+    struct tc_wire_msg m;
+    uint32_t i;
+
+    for (i = 0; i < E.nsent; i++) {
+        if (E.sent[i].buf[5] != TC_WIRE_ACK)
+            continue;
+        sent_msg(i, &m);
+        assert_int_equal(E.sent[i].to.addr, PARENT.addr);
+        tc_stream_tx_on_ack(&P.tx, t, tc_proto_pos_of(m.u.ack.object, m.u.ack.index), &m.u.ack);
+    }
+    E.nsent = 0;
+}
+
+/**
+ * A catching-up leaf near the end of the image while forged blocks keep
+ * coming (tests/net/rogue.sh: a forger spoofing the seeder's address sends
+ * DATA for every chunk to the group and to the agents' own ports, so
+ * leaving the group does not stop them). Chunks 0-4 came by multicast; a
+ * forged block of chunk 7 came too and sits unchecked in a slot (its hash
+ * list has not come). Then the node is demoted and its parent, a real
+ * stream sender, streams the rest while forged blocks of every chunk keep
+ * arriving; the first copies of the hash lists of chunks 6 and 7 are lost,
+ * so the stream's blocks of those chunks arrive before their lists. The
+ * leaf must never describe a forged segment as held in its ACKs (the
+ * parent never sends an acknowledged byte again, and a leaf asks for no
+ * repairs): it completes with the genuine bytes.
+ */
+static void test_leaf_forged_stream(void **state)
+{
+    struct tc_agent_cfg c;
+    struct tc_agent *a;
+    uint8_t junk[SEG];
+    uint64_t t, t0, dropped, forged = 0;
+    uint32_t i;
+
+    (void)state;
+    env_reset(89);
+    cfg_default(&c);
+    a = agent_new(&c, &ops);
+    t = welcome(a);
+    send_manifest(a, t);
+    complete_io(a, t);
+    for (i = 0; i < 5; i++) {
+        if (img.enc[i] == TC_ENC_ZERO)
+            continue;
+        mcast(a, t, TC_WIRE_OBJ_CHUNK_HASHES, i, NULL, 0);
+        mcast(a, t, TC_WIRE_OBJ_CHUNK, i, NULL, 0);
+        complete_io(a, t);
+    }
+    assert_int_equal(E.writes[4], 1);
+    memset(junk, 0xee, sizeof(junk));
+    assert_true(obj_blocks(TC_WIRE_OBJ_CHUNK, 7) > 2);
+    assert_int_equal(send_block(a, t, SEEDER, TC_WIRE_OBJ_CHUNK, 7, 2, 0, junk), 0);
+    reparent_to_parent(a, t, 1, TC_WIRE_REPARENT_F_LEAF);
+    assert_int_equal(E.group_joined, 0);
+    memset(&P, 0, sizeof(P));
+    P.lose = 1ull << tc_proto_pos_of(TC_WIRE_OBJ_CHUNK_HASHES, 6) |
+             1ull << tc_proto_pos_of(TC_WIRE_OBJ_CHUNK_HASHES, 7);
+    assert_int_equal(tc_stream_tx_init(&P.tx, &p_ops, NULL, SEG, tc_proto_block_len(MTU, SEG),
+                                       TC_STREAM_CWND_MAX_BYTES, 0, 0),
+                     0);
+    dropped = tc_agent_stats(a)->blocks_dropped;
+    E.nsent = 0;
+    /* 1 ms steps: forged blocks for every chunk, the parent's stream, the
+     * leaf's ACKs back to it, the leaf's timers and disk */
+    tc_stream_tx_wake(&P.tx, t);
+    for (t0 = t; t < t0 + 3000 * MS_NS && tc_agent_state(a) == TC_AGENT_RECEIVING; t += MS_NS) {
+        for (i = 0; i < CHUNKS; i++) {
+            if (img.enc[i] == TC_ENC_ZERO)
+                continue;
+            assert_int_equal(send_block(a, t, SEEDER, TC_WIRE_OBJ_CHUNK, i, 0, 0, junk), 0);
+            forged++;
+        }
+        if (tc_stream_tx_deadline(&P.tx) <= t)
+            tc_stream_tx_on_timer(&P.tx, t);
+        p_deliver(a, t);
+        p_acks(t);
+        run_timers(a, t, t);
+        complete_io(a, t);
+        p_acks(t);
+    }
+    assert_int_equal(P.lost, 2);
+    assert_int_equal(tc_agent_state(a), TC_AGENT_DONE);
+    assert_true(tc_stream_tx_complete(&P.tx));
+    for (i = 0; i < CHUNKS; i++)
+        assert_int_equal(E.writes[i], 1);
+    assert_disk_genuine();
+    /* the forged blocks reached the leaf and were refused */
+    assert_int_equal(tc_agent_stats(a)->blocks_dropped - dropped, forged);
+    tc_agent_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2079,6 +2255,7 @@ int main(void)
         cmocka_unit_test(test_epoch_rejoin),
         cmocka_unit_test(test_leaf_streamed),
         cmocka_unit_test(test_stream_parent),
+        cmocka_unit_test(test_leaf_forged_stream),
     };
 
     return cmocka_run_group_tests(tests, image_setup, image_teardown);
