@@ -999,16 +999,13 @@ static int verify_chunk(struct tc_agent *a, struct slot *s, uint8_t *raw, uint64
         return 0;
     tc_err_clear(&e);
     c = &a->m->chunks[idx];
-    assert(s->list.ok && s->data.nhave == s->data.nsegs && s->data.nunchecked == 0);
-    if (s->data.len != c->stored_len) {
-        rc = tc_err_set(&e, -EILSEQ, "chunk %u: %u stored bytes, manifest says %u", idx,
-                        (unsigned)s->data.len, (unsigned)c->stored_len);
-    } else {
-        rc = a->cops->decode((enum tc_enc)c->enc, s->data.bytes, s->data.len, raw,
-                             tc_manifest_chunk_raw_len(a->m, idx), &e);
-        if (rc < 0)
-            tc_err_prefix(&e, rc, "chunk %u: ", idx);
-    }
+    /* slot_open() sized the data from the manifest; SL_FULL means checked */
+    assert(s->data.len == c->stored_len && s->list.ok && s->data.nhave == s->data.nsegs &&
+           s->data.nunchecked == 0);
+    rc = a->cops->decode((enum tc_enc)c->enc, s->data.bytes, s->data.len, raw,
+                         tc_manifest_chunk_raw_len(a->m, idx), &e);
+    if (rc < 0)
+        tc_err_prefix(&e, rc, "chunk %u: ", idx);
     if (rc == 0) {
         a->cops->hash(raw, tc_manifest_chunk_raw_len(a->m, idx), h);
         if (memcmp(h, a->m->chunks[idx].raw_hash, TC_SHA256_LEN) != 0)
@@ -2084,25 +2081,16 @@ static void on_children(struct tc_agent *a, const struct tc_wire_children *c, ui
     streams_sync(a, now);
 }
 
-/** Drop what o holds that is not verified yet (held unchecked, or not checked whole). */
+/**
+ * Drop what o holds unless it is verified: checked whole, or no segment held
+ * unchecked. While o's hash list is not valid every segment it holds is
+ * unchecked (rxobj_put()), so then all of it goes.
+ */
 static void rxobj_drop_unverified(struct tc_agent *a, struct rxobj *o)
 {
-    uint32_t k;
-
-    if (o->ok || o->len == 0)
+    if (o->ok || o->len == 0 || (o->hl && o->nunchecked == 0))
         return;
-    if (!o->hl) {
-        rxobj_drop(a, o);
-        return;
-    }
-    for (k = 0; k < o->nsegs && o->nunchecked; k++) {
-        if (!bm_get(o->unchecked, k))
-            continue;
-        bm_clr(o->unchecked, k);
-        bm_clr(o->have, k);
-        o->nunchecked--;
-        o->nhave--;
-    }
+    rxobj_drop(a, o);
 }
 
 /**
